@@ -1,0 +1,54 @@
+# braking-distance: `make run` runs the main job, `make test` the tests. `make help` lists all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+UV_VERSION := 0.13.9
+OUT    ?= outputs
+
+.PHONY: help venv run test test-fast lint format bench notebooks lock clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c requirements.lock -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the project with its test tools
+
+run: $(STAMP) ## run the main job: generate data, train, gate, on the embedded stack
+	$(BIN)/braking generate --rows 200000 --seed 7 --output $(OUT)/data/train.parquet
+	$(BIN)/braking train --data $(OUT)/data/train.parquet --output $(OUT)/model
+	$(BIN)/braking validate --model $(OUT)/model --data $(OUT)/data/train.parquet
+
+test: $(STAMP) ## run every test, end-to-end ones included
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## run the unit tests only (skips tests marked slow)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) ## run the benchmarks; JSON results land in benchmarks/results/
+	@mkdir -p benchmarks/results
+	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f --output-dir benchmarks/results; done
+
+lock: | $(BIN)/uv ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra notebooks --python-version 3.11 --quiet -o requirements.lock
+
+clean: ## remove outputs and caches (keeps .venv)
+	rm -rf $(OUT) .pytest_cache .ruff_cache

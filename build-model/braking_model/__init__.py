@@ -1,0 +1,1 @@
+"""Hyperparameter-tuned training, ONNX export, validation gate and reports."""

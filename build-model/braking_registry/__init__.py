@@ -1,0 +1,1 @@
+"""Embedded Kubeflow Model Registry server and the model registration step."""

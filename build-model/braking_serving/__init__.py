@@ -1,0 +1,1 @@
+"""Local Open Inference Protocol server, KServe manifests, deployment and the endpoint client."""

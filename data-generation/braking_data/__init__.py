@@ -1,0 +1,1 @@
+"""Physics-grounded synthetic sensor data for the braking model."""

@@ -1,0 +1,36 @@
+"""The feature contract shared by data generation, training, the ONNX graph and serving.
+
+Changing anything here changes the model's public interface: the served tensor is
+`FEATURE_COLUMNS` in this order, float32, and its output is `LABEL_COLUMN` in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FRAME_SIZE_PX: Final = 640.0
+
+BOX_COLUMNS: Final = ("other_bottom", "other_left", "other_right", "other_top")
+FEATURE_COLUMNS: Final = (*BOX_COLUMNS, "other_speed", "your_speed", "road_friction")
+LABEL_COLUMN: Final = "brake_amount"
+CONDITION_COLUMN: Final = "road_condition"
+TIMESTAMP_COLUMN: Final = "event_timestamp"
+
+ROAD_CONDITIONS: Final = ("dry", "wet", "snow", "ice")
+
+# Tensor names of the served model (ONNX graph, KServe V2 / Open Inference Protocol).
+INPUT_TENSOR: Final = "sensor_features"
+OUTPUT_TENSOR: Final = "brake_amount"
+
+# Physical range of each feature: the schema check rejects values outside it, and the
+# serving layer documents it. Speeds in km/h, box in pixels, friction dimensionless.
+FEATURE_RANGES: Final[dict[str, tuple[float, float]]] = {
+    "other_bottom": (0.0, FRAME_SIZE_PX),
+    "other_left": (0.0, FRAME_SIZE_PX),
+    "other_right": (0.0, FRAME_SIZE_PX),
+    "other_top": (0.0, FRAME_SIZE_PX),
+    "other_speed": (0.0, 250.0),
+    "your_speed": (0.0, 250.0),
+    "road_friction": (0.01, 1.5),
+}
+LABEL_RANGE: Final = (0.0, 1.0)

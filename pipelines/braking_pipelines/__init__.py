@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines v2 components and pipeline: local runs, compile, submit, schedule."""
