@@ -19,12 +19,15 @@ component = dsl.component(base_image=DEFAULT_BASE_IMAGE, install_kfp_package=Fal
 
 
 @component
-def generate_data(rows: int, seed: int, dataset: Output[Dataset]):
+def generate_data(rows: int, seed: int, dataset: Output[Dataset], stats: Output[Metrics]):
     """Simulate `rows` camera/radar/road sensor readings with their braking label."""
     from braking_data.generate import write_dataset
 
     info = write_dataset(dataset.path, rows=rows, seed=seed)
     dataset.metadata.update({"format": "parquet", "rows": info.rows, "sha256": info.sha256})
+    for condition, label in info.label_stats.items():
+        stats.log_metric(f"{condition}_rows", label.rows)
+        stats.log_metric(f"{condition}_mean_brake", round(label.mean, 4))
 
 
 @component

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import re
 
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _FIELDS = (
     ("second", 0, 59, {}),
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
-    (
-        "month",
-        1,
-        12,
-        {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())},
-    ),
-    ("day of week", 0, 6, {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}),
+    ("month", 1, 12, {name: number + 1 for number, name in enumerate(_MONTHS)}),
+    ("day of week", 0, 6, {name: number for number, name in enumerate(_WEEKDAYS)}),
 )
 _DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _EVERY = re.compile(r"^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
@@ -43,9 +40,7 @@ def validate_cron(expression: str) -> str:
         )
     fields = normalised.split(" ")
     if len(fields) != len(_FIELDS):
-        hint = (
-            f"; with seconds first that is '0 {normalised}'" if len(fields) == 5 else ""
-        )
+        hint = f"; with seconds first that is '0 {normalised}'" if len(fields) == 5 else ""
         raise CronError(
             f"cron {expression!r} has {len(fields)} fields; KFP expects 6 "
             f"(second minute hour day-of-month month day-of-week), e.g. '0 0 2 * * *' "

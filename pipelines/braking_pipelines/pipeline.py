@@ -10,6 +10,7 @@ knobs (rows, seed, shards, thresholds, registry URL...) stay pipeline parameters
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kfp import compiler, dsl, kubernetes
 from kfp.dsl import graph_component
 from kfp.dsl.python_component import PythonComponent
@@ -141,6 +142,40 @@ def compile_pipeline(config: PipelineConfig, output: Path) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     compiler.Compiler().compile(build_pipeline(config), str(output))
     return output
+
+
+def parse_arguments(pipeline: graph_component.GraphComponent, pairs: list[str]) -> dict[str, Any]:
+    """Turn `NAME=VALUE` strings into typed run arguments of `pipeline` (YAML values)."""
+    inputs = pipeline.component_spec.inputs or {}
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        name, separator, text = pair.partition("=")
+        name = name.strip()
+        if not separator or name not in inputs:
+            raise ValueError(
+                f"parameter {pair!r}: expected NAME=VALUE with NAME one of {', '.join(inputs)}"
+            )
+        expected = inputs[name].type
+        value = yaml.safe_load(text) if expected != "String" else text
+        if expected == "Float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        python_type = _PARAMETER_TYPES[expected]
+        if not isinstance(value, python_type) or (
+            isinstance(value, bool) and expected != "Boolean"
+        ):
+            raise ValueError(f"parameter {name}={text!r}: expected {expected.lower()}")
+        arguments[name] = value
+    return arguments
+
+
+_PARAMETER_TYPES = {
+    "Integer": int,
+    "Float": float,
+    "String": str,
+    "Boolean": bool,
+    "Dict": dict,
+    "List": list,
+}
 
 
 def _as_training(task: dsl.PipelineTask, config: PipelineConfig) -> None:

@@ -109,12 +109,16 @@ def publish(client: Any, package: Path, name: str, description: str) -> Publishe
             # The server names the first version after the pipeline (kubeflow/pipelines#7494).
             first = client.list_pipeline_versions(pipeline_id, page_size=1).pipeline_versions
             version = first[0]
-            return PublishedPipeline(pipeline_id, version.pipeline_version_id, version.display_name, True)
+            return PublishedPipeline(
+                pipeline_id, version.pipeline_version_id, version.display_name, True
+            )
         existing = client.list_pipeline_versions(
             pipeline_id, page_size=1, filter=_name_filter(version_name)
         ).pipeline_versions
         if existing:
-            return PublishedPipeline(pipeline_id, existing[0].pipeline_version_id, version_name, False)
+            return PublishedPipeline(
+                pipeline_id, existing[0].pipeline_version_id, version_name, False
+            )
         version = client.upload_pipeline_version(
             str(package), version_name, pipeline_id=pipeline_id, description=description
         )

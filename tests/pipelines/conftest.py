@@ -182,7 +182,9 @@ def _uploaded_spec(headers: Any, body: bytes) -> dict:
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
-    parts = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+    parts = {
+        part.get_param("name", header="content-disposition"): part for part in message.iter_parts()
+    }
     if "uploadfile" not in parts:
         raise Rejected(400, f"upload has no `uploadfile` part (parts: {sorted(parts)})")
     documents = list(yaml.safe_load_all(parts["uploadfile"].get_payload(decode=True)))
@@ -200,8 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {key: values[0] for key, values in parse_qs(split.query).items()}
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
-            status, payload = 200, self.double.handle(
-                self.command, split.path, query, self.headers, body
+            status, payload = (
+                200,
+                self.double.handle(self.command, split.path, query, self.headers, body),
             )
         except Rejected as exc:
             if exc.problem:
