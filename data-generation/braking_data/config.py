@@ -72,8 +72,8 @@ class GenerationConfig(BaseModel):
     camera: Camera = Camera()
     braking: BrakingSystem = BrakingSystem()
     road_conditions: dict[str, RoadConditionMix] = Field(default_factory=_default_conditions)
-    distance_m: Range = Field((4.0, 150.0), description="true gap, log-uniform in [low, high]")
-    your_speed_kmh: Range = Field((10.0, 130.0), description="our speed, uniform")
+    distance_m: Range = Field((3.0, 150.0), description="true gap, log-uniform in [low, high]")
+    your_speed_kmh: Range = Field((0.0, 140.0), description="our speed, uniform")
     relative_speed_kmh: NormalClipped = Field(
         NormalClipped(mean=-8.0, std=20.0, low=-80.0, high=60.0),
         description="lead speed minus ours for moving lead vehicles (negative: closing in)",
@@ -106,11 +106,19 @@ class GenerationConfig(BaseModel):
             raise ValueError("road condition shares must sum to more than 0")
         return value
 
-    @field_validator("distance_m", "your_speed_kmh")
+    @field_validator("distance_m")
     @classmethod
-    def _positive_range(cls, value: Range) -> Range:
+    def _positive_distances(cls, value: Range) -> Range:
         if not 0.0 < value[0] <= value[1]:
-            raise ValueError(f"range {value} must satisfy 0 < low <= high")
+            raise ValueError(f"distance range {value} must satisfy 0 < low <= high")
+        return value
+
+    @field_validator("your_speed_kmh")
+    @classmethod
+    def _speeds_in_contract(cls, value: Range) -> Range:
+        low, high = FEATURE_RANGES["your_speed"]
+        if not low <= value[0] <= value[1] <= high:
+            raise ValueError(f"speed range {value} must be ordered and within [{low}, {high}]")
         return value
 
     @field_validator("start_time")

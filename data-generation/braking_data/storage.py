@@ -98,6 +98,7 @@ def arrow_schema() -> pa.Schema:
 
 
 def columns_to_table(columns: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
+    """Arrow table of generated columns (zero-copy for the numeric ones)."""
     import pyarrow as pa
 
     conditions = pa.array(list(ROAD_CONDITIONS), pa.string())
