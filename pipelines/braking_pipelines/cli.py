@@ -163,6 +163,9 @@ def run_command(
             envvar=f"{PIPELINE_ENV}LOCAL_ROOT",
         ),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every step's own output too.")
+    ] = False,
     config_file: ConfigFile = None,
 ) -> None:
     """Run the whole pipeline on this machine against the embedded registry and server."""
@@ -172,10 +175,12 @@ def run_command(
 
     config = _pipeline_config(config_file, local_root=output_dir)
     arguments = _arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    log_file = None if verbose else config.local_root / "last-run.log"
     try:
-        summary = run_local(config, arguments)
+        summary = run_local(config, arguments, log_file=log_file)
     except RuntimeError as exc:
-        raise _fail(f"local pipeline run failed: {exc}", code=1) from exc
+        hint = f"; the steps' output is in {log_file}" if log_file else ""
+        raise _fail(f"local pipeline run failed: {exc}{hint}", code=1) from exc
     _print_summary(summary)
 
 
@@ -190,15 +195,16 @@ def _print_summary(summary: LocalRunSummary) -> None:
     table.add_row("quality gate", verdict[summary.gate_passed])
     for reason in summary.gate_reasons:
         table.add_row("", reason)
-    table.add_row("model", str(summary.model_dir))
     if summary.registered:
         table.add_row("registered", _describe(summary.registered))
     if summary.endpoint_url:
         table.add_row("endpoint", summary.endpoint_url)
     if summary.smoke_prediction is not None:
         table.add_row("smoke inference", f"brake_amount = {summary.smoke_prediction:.3f}")
-    table.add_row("artifacts", str(summary.run_dir))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"Model:     {summary.model_dir}", soft_wrap=True)
+    console.print(f"Artifacts: {summary.run_dir}", soft_wrap=True)
 
 
 def _describe(registered: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ features kfp.local ignores: steps read their settings from this process's env in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -80,8 +81,14 @@ class LocalRunSummary:
         return None if smoke is None else float(smoke.parameters["Output"])
 
 
-def run_local(config: PipelineConfig, arguments: dict[str, Any]) -> LocalRunSummary:
-    """Run the whole pipeline with kfp.local and summarise it; raises if a step fails."""
+def run_local(
+    config: PipelineConfig, arguments: dict[str, Any], *, log_file: Path | None = None
+) -> LocalRunSummary:
+    """Run the whole pipeline with kfp.local and summarise it; raises if a step fails.
+
+    With `log_file`, the steps' own output (executor inputs, library logs) goes there and
+    only kfp.local's task progress reaches the terminal.
+    """
     from kfp import local
 
     from braking_pipelines.pipeline import build_pipeline
@@ -96,7 +103,11 @@ def run_local(config: PipelineConfig, arguments: dict[str, Any]) -> LocalRunSumm
     )
     pipeline = build_pipeline(config)
     started = time.perf_counter()
-    pipeline(**arguments)
+    with contextlib.ExitStack() as stack:
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_file.open("w"))))
+        pipeline(**arguments)
     seconds = time.perf_counter() - started
     (run_dir,) = [p for p in set(root.iterdir()) - before if p.name.startswith(f"{config.name}-")]
     return read_run(run_dir, seconds)
