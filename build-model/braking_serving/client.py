@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
 from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
 
 _MODEL_URL = re.compile(r"^(?P<base>.*?)/v2/models/(?P<name>[^/]+)/?$")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from braking_data.contract import FEATURE_COLUMNS, FEATURE_RANGES, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_data.physics import physics_baseline
 from braking_serving.config import ServerConfig

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
+from crd_schema import CrdSchemas, ManifestError
+
 from braking_serving.config import DeployConfig
 from braking_serving.manifests import inference_service, serving_runtime
-
-from .crd_schema import validate_against_crd
 
 DATA_CONNECTION = {"storage_key": "my-storage", "storage_path": "models/braking-distance"}
 
 
 @pytest.fixture(scope="module")
-def crds(shared_reference):
-    return {
-        "isvc": shared_reference / "crds" / "inferenceservices.serving.kserve.io.yaml",
-        "runtime": shared_reference / "crds" / "servingruntimes.serving.kserve.io.yaml",
-    }
+def crds(shared_reference) -> CrdSchemas:
+    folder = shared_reference / "crds"
+    return CrdSchemas.from_paths(
+        [
+            folder / "inferenceservices.serving.kserve.io.yaml",
+            folder / "servingruntimes.serving.kserve.io.yaml",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,7 @@ def test_inference_service_validates_against_the_crd(crds, settings):
         registered_model_id="1",
         model_version_id="3",
     )
-    validate_against_crd(manifest, crds["isvc"])
+    crds.validate(manifest)
     model = manifest["spec"]["predictor"]["model"]
     assert model["modelFormat"] == {"name": "onnx", "version": "1"}
     assert model["runtime"] == "kserve-ovms"
@@ -73,7 +75,7 @@ def test_model_location_must_be_given_once(settings):
 
 def test_serving_runtime_validates_against_the_crd(crds):
     manifest = serving_runtime(DeployConfig(), "braking")
-    validate_against_crd(manifest, crds["runtime"])
+    crds.validate(manifest)
     formats = manifest["spec"]["supportedModelFormats"]
     assert {"name": "onnx", "version": "1", "autoSelect": True} in formats
     assert "@sha256:" in manifest["spec"]["containers"][0]["image"]
@@ -82,12 +84,12 @@ def test_serving_runtime_validates_against_the_crd(crds):
 def test_the_strict_validator_rejects_unknown_and_mistyped_fields(crds):
     manifest = inference_service(DeployConfig(**DATA_CONNECTION), "braking")
     manifest["spec"]["predictor"]["model"]["storageURI"] = "s3://typo"
-    with pytest.raises(jsonschema.ValidationError, match="storageURI"):
-        validate_against_crd(manifest, crds["isvc"])
+    with pytest.raises(ManifestError, match="storageURI"):
+        crds.validate(manifest)
     manifest = serving_runtime(DeployConfig(), "braking")
     manifest["spec"]["multiModel"] = "no"
-    with pytest.raises(jsonschema.ValidationError):
-        validate_against_crd(manifest, crds["runtime"])
+    with pytest.raises(ManifestError, match="multiModel"):
+        crds.validate(manifest)
 
 
 def test_model_name_must_be_a_dns_label():

@@ -7,6 +7,7 @@ import jsonschema
 import numpy as np
 import pytest
 import yaml
+
 from braking_data.contract import INPUT_TENSOR, OUTPUT_TENSOR
 from braking_serving.client import InferenceClient
 

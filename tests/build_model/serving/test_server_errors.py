@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+
 from braking_data.contract import INPUT_TENSOR
 from braking_serving.config import ServerConfig
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
 from braking_cli.main import app
 from braking_data.contract import INPUT_TENSOR, OUTPUT_TENSOR
 from braking_serving.runner import bind_socket
-from typer.testing import CliRunner
 
 from .conftest import MODEL_NAME, random_features
 
