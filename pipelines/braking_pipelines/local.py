@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,11 @@ def run_local(
     pipeline = build_pipeline(config)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        # The project image is not named "python"; locally every step runs in this Python.
+        stack.enter_context(warnings.catch_warnings())
+        warnings.filterwarnings(
+            "ignore", message=".*non-Python base image", category=RuntimeWarning
+        )
         if log_file is not None:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_file.open("w"))))

@@ -238,3 +238,13 @@ def kfp_api() -> Any:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def tiny_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tuning steps (in-process and kfp.local subprocesses) search a tiny, cheap space."""
+    from pathlib import Path
+
+    space = Path(__file__).with_name("tiny_search_space.yaml")
+    monkeypatch.setenv("BRAKING_TRAIN_SEARCH_SPACE", str(space))
+    monkeypatch.setenv("BRAKING_TRAIN_N_JOBS", "1")
