@@ -121,3 +121,10 @@ def test_physics_baseline_recovers_the_label_from_a_clean_box_of_nominal_width()
         np.array([0.8]),
     )
     assert estimate[0] == pytest.approx(fraction(20.0, 30.0, 20.0, 0.8), rel=1e-9)
+
+
+def test_no_grip_means_full_braking_and_nan_input_means_no_answer():
+    assert fraction(50.0, 30.0, 20.0, 0.0) == 1.0
+    assert np.isnan(fraction(np.nan, 30.0, 20.0, 0.8))
+    assert np.isnan(fraction(20.0, np.nan, 20.0, 0.8))  # not read as "not closing in"
+    assert np.isnan(fraction(20.0, 30.0, 20.0, np.nan))
