@@ -106,6 +106,20 @@ class GenerationConfig(BaseModel):
             raise ValueError("road condition shares must sum to more than 0")
         return value
 
+    @field_validator("camera")
+    @classmethod
+    def _sensible_camera(cls, value: Camera) -> Camera:
+        if value.focal_length_px <= 0 or value.height_m <= 0:
+            raise ValueError(f"camera focal length and height must be > 0, got {value}")
+        return value
+
+    @field_validator("braking")
+    @classmethod
+    def _sensible_braking(cls, value: BrakingSystem) -> BrakingSystem:
+        if value.reaction_time_s < 0 or value.safety_margin_m < 0:
+            raise ValueError(f"reaction time and safety margin must be >= 0, got {value}")
+        return value
+
     @field_validator("distance_m")
     @classmethod
     def _positive_distances(cls, value: Range) -> Range:
