@@ -163,6 +163,13 @@ def run_command(
             envvar=f"{PIPELINE_ENV}LOCAL_ROOT",
         ),
     ] = None,
+    stack: Annotated[
+        bool,
+        typer.Option(
+            help="Use the embedded registry + inference server (started if not running; "
+            "BRAKING_STACK_* settings). --no-stack keeps -p registry_address/port as given."
+        ),
+    ] = True,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every step's own output too.")
     ] = False,
@@ -177,7 +184,7 @@ def run_command(
     arguments = _arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
     log_file = None if verbose else config.local_root / "last-run.log"
     try:
-        summary = run_local(config, arguments, log_file=log_file)
+        summary = run_local(config, arguments, log_file=log_file, use_stack=stack)
     except RuntimeError as exc:
         hint = f"; the steps' output is in {log_file}" if log_file else ""
         raise _fail(f"local pipeline run failed: {exc}{hint}", code=1) from exc

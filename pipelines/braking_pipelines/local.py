@@ -83,16 +83,25 @@ class LocalRunSummary:
 
 
 def run_local(
-    config: PipelineConfig, arguments: dict[str, Any], *, log_file: Path | None = None
+    config: PipelineConfig,
+    arguments: dict[str, Any],
+    *,
+    log_file: Path | None = None,
+    use_stack: bool = True,
 ) -> LocalRunSummary:
     """Run the whole pipeline with kfp.local and summarise it; raises if a step fails.
 
-    With `log_file`, the steps' own output (executor inputs, library logs) goes there and
-    only kfp.local's task progress reaches the terminal.
+    With `use_stack`, the embedded stack (registry + inference server, `BRAKING_STACK_*`)
+    is used, or started, and the registration step pointed at its registry; the deploy
+    step finds the same stack through the same env. With `log_file`, the steps' own output
+    (executor inputs, library logs) goes there and only task progress reaches the terminal.
     """
     from kfp import local
 
     from braking_pipelines.pipeline import build_pipeline
+
+    if use_stack:
+        arguments = {**registry_arguments(), **arguments}
 
     root = config.local_root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -117,6 +126,19 @@ def run_local(
     seconds = time.perf_counter() - started
     (run_dir,) = [p for p in set(root.iterdir()) - before if p.name.startswith(f"{config.name}-")]
     return read_run(run_dir, seconds)
+
+
+def registry_arguments() -> dict[str, Any]:
+    """Run arguments that point the registration step at the embedded stack's registry."""
+    from urllib.parse import urlsplit
+
+    from braking_serving.stack import ensure_stack
+
+    registry = urlsplit(ensure_stack().registry_url)
+    return {
+        "registry_address": f"{registry.scheme}://{registry.hostname}",
+        "registry_port": registry.port,
+    }
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:

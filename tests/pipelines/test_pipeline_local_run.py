@@ -15,7 +15,7 @@ def test_a_failing_gate_skips_registration_and_deployment(tmp_path, tiny_search)
     config = PipelineConfig(local_root=tmp_path / "root")
     arguments = {**SMALL_RUN, "tuning_shards": 1, "gate_thresholds": {"min_r2": 2.0}}
 
-    summary = run_local(config, arguments, log_file=tmp_path / "steps.log")
+    summary = run_local(config, arguments, log_file=tmp_path / "steps.log", use_stack=False)
 
     assert summary.gate_passed is False
     assert any(reason.startswith("r2:") for reason in summary.gate_reasons)
