@@ -119,6 +119,8 @@ def run_local(
         warnings.filterwarnings(
             "ignore", message=".*non-Python base image", category=RuntimeWarning
         )
+        # Display names, retries, caching, resources: cluster settings, no-ops here by design.
+        warnings.filterwarnings("ignore", message=".*no effect in the current local runner")
         if log_file is not None:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(log_file.open("w"))))
