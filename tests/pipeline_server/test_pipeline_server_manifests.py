@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from crd_schema import CrdSchemas
 from k8s_tools import K8sTools, ToolFailed
 from manifest_validation import ManifestValidator, load_documents
 
@@ -163,6 +164,15 @@ def test_development_brings_its_own_registry_database(
     assert ":latest" not in container["image"] and ":" in container["image"]
     production = render(k8s_tools, pipeline_server / "overlays" / "production")
     assert not [d for d in production if d["kind"] in REGISTRY_DATABASE_KINDS]
+
+
+def test_registry_is_valid_for_the_openshift_ai_3_operator_too(
+    rendered: list[dict[str, Any]], repo_root: Path
+) -> None:
+    """The default schema is the 2.x CRD; the 3.x one drops `grpc` from required, adds
+    kubeRBACProxy, and its webhook migrates oauthProxy: one manifest serves both."""
+    newer = CrdSchemas.from_paths([repo_root / "tests/support/crds/openshift-ai-3"])
+    newer.validate(one(rendered, "ModelRegistry"))
 
 
 def test_namespace_is_an_openshift_ai_project(rendered: list[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from k8s_tools import K8sTools, ToolFailed
 from manifest_validation import ManifestValidator
 
@@ -207,3 +208,19 @@ def test_bad_values_are_rejected_naming_the_field(render: Render, setting: str, 
     with pytest.raises(ToolFailed, match="schema") as raised:
         render(sets=(setting,))
     assert named in str(raised.value)
+
+
+def test_default_connections_are_ones_the_pipeline_server_generates(
+    render: Render, repo_root: Path
+) -> None:
+    """A workbench whose envFrom names a missing Secret never starts."""
+    generator = yaml.safe_load(
+        (repo_root / "pipeline-server/connections/kustomization.yaml").read_text()
+    )
+    generated = {g["name"] for g in generator["secretGenerator"]}
+    attached = {
+        ref["secretRef"]["name"]
+        for notebook in notebooks(render()).values()
+        for ref in container(notebook).get("envFrom", [])
+    }
+    assert attached and attached <= generated
