@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,8 +102,10 @@ def run_local(
 
     from braking_pipelines.pipeline import build_pipeline
 
+    extra_env: dict[str, str] = {}
     if use_stack:
         arguments = {**registry_arguments(), **arguments}
+        extra_env = stack_token_env()
 
     root = config.local_root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -114,6 +118,7 @@ def run_local(
     pipeline = build_pipeline(config)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_environ(extra_env))  # steps inherit this process's env
         # The project image is not named "python"; locally every step runs in this Python.
         stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings(
@@ -141,6 +146,27 @@ def registry_arguments() -> dict[str, Any]:
         "registry_address": f"{registry.scheme}://{registry.hostname}",
         "registry_port": registry.port,
     }
+
+
+def stack_token_env() -> dict[str, str]:
+    """When the stack requires a token, hand it to the register, deploy and smoke steps."""
+    from braking_serving.config import StackConfig
+
+    token = StackConfig().token
+    if not token:
+        return {}
+    return {"BRAKING_REGISTRY_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
+
+
+@contextlib.contextmanager
+def _environ(extra: dict[str, str]) -> Iterator[None]:
+    added = {name: value for name, value in extra.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:

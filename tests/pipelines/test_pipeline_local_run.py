@@ -78,9 +78,10 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
 
     # The deployed model answers: a stopped car 5 m ahead at 100 km/h means braking.
     from braking_model.invariants import raw_features
+
     from braking_serving.client import InferenceClient
 
     with InferenceClient(model_url) as client:
         brake = client.predict(raw_features(5.0, 0.0, 100.0, 0.85))
-    assert brake.shape == (1, 1)
-    assert 0.0 <= float(brake[0][0]) <= 1.0
+    assert brake.shape == (1,)
+    assert 0.0 <= float(brake[0]) <= 1.0
