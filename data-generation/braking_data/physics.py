@@ -50,7 +50,11 @@ def project_box(
 
     The box's bottom is where the tyres meet the road (below the horizon by f*h/Z) and its
     top the roof (above the horizon by f*(H-h)/Z); left/right are the projected sides.
+    Clipping keeps the order (bottom <= top, left <= right) because it is monotone.
     """
+    distance_m = np.asarray(distance_m)
+    if np.any(~(distance_m > 0.0)):
+        raise ValueError("distance_m must be > 0 (the vehicle must be in front of the camera)")
     scale = camera.focal_length_px / distance_m
     bottom = camera.horizon_px - scale * camera.height_m
     top = camera.horizon_px + scale * (height_m - camera.height_m)
@@ -74,6 +78,16 @@ def distance_from_box_width(
     """Distance implied by the box width for a vehicle of nominal width (Z = f*W/w)."""
     width_px = np.maximum(np.asarray(right_px) - np.asarray(left_px), 1e-3)
     return camera.focal_length_px * vehicle_width_m / width_px
+
+
+def distance_from_box_bottom(bottom_px: np.ndarray, camera: Camera = Camera()) -> np.ndarray:
+    """Distance implied by where the tyres meet a flat road (Z = f*h / (horizon - bottom)).
+
+    Independent of the vehicle's size, but it degrades with distance (a pixel near the
+    horizon spans many metres) and saturates once the box bottom is clipped at row 0.
+    """
+    drop_px = np.maximum(camera.horizon_px - np.asarray(bottom_px), 1e-3)
+    return camera.focal_length_px * camera.height_m / drop_px
 
 
 def required_brake_fraction(
