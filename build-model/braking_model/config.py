@@ -34,13 +34,16 @@ class TrainConfig(BaseSettings):
         0.2, gt=0.0, lt=1.0, description="latest fraction of rows (by event_timestamp) held out"
     )
     tune_max_rows: int = Field(
-        40_000, ge=100, description="rows sampled from the training part for the search; the "
-        "best candidate is then refit on all training rows"
-    )  # fmt: skip
+        30_000,
+        ge=100,
+        description="rows sampled from the training part for the search; the "
+        "best candidate is then refit on all training rows",
+    )
     split_dir: Path | None = Field(
-        None, description="where train.parquet/test.parquet of the time split are written; "
-        "None: a temporary folder"
-    )  # fmt: skip
+        None,
+        description="where train.parquet/test.parquet of the time split are written; "
+        "None: a temporary folder",
+    )
 
 
 @dataclass(frozen=True)

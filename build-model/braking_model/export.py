@@ -55,8 +55,9 @@ def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.
 
 def set_metadata(model: onnx.ModelProto, metadata: dict[str, Any]) -> None:
     """Add or replace metadata_props entries (non-string values stored as JSON)."""
-    values = {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in
-              metadata.items()}  # fmt: skip
+    values = {
+        k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in metadata.items()
+    }
     kept = [p for p in model.metadata_props if p.key not in values]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)

@@ -112,7 +112,9 @@ class BrakingFeatures(TransformerMixin, BaseEstimator):
         distance_bottom = c["bottom_scale"] / drop_px
         # Both cues carry about the same pixel noise per unit of 1/distance, so their mean in
         # inverse-distance space is a better estimate than either.
-        distance_fused = c["two"] / (width_px * c["inv_width_scale"] + drop_px * c["inv_bottom_scale"])
+        distance_fused = c["two"] / (
+            width_px * c["inv_width_scale"] + drop_px * c["inv_bottom_scale"]
+        )
         closing = (your_kmh - other_kmh) * c["kmh_to_m_s"]
         closing_pos = np.maximum(closing, _F32(0.0))
         stopping = closing_pos * closing_pos / (c["two_g"] * np.maximum(friction, _EPS))
@@ -181,8 +183,11 @@ def _converter(scope, operator, container) -> None:
         return OnnxGather(X, np.array([index], dtype=np.int64), axis=1, op_version=opv)
 
     def fraction(stopping, gap, closing):
-        ratio = OnnxMin(OnnxDiv(stopping, OnnxMax(gap, eps, op_version=opv), op_version=opv),
-                        one, op_version=opv)  # fmt: skip
+        ratio = OnnxMin(
+            OnnxDiv(stopping, OnnxMax(gap, eps, op_version=opv), op_version=opv),
+            one,
+            op_version=opv,
+        )
         gated = OnnxWhere(OnnxGreater(gap, zero, op_version=opv), ratio, one, op_version=opv)
         return OnnxWhere(OnnxGreater(closing, zero, op_version=opv), gated, zero, op_version=opv)
 
@@ -198,21 +203,22 @@ def _converter(scope, operator, container) -> None:
         op_version=opv,
     )
     distance_fused = OnnxDiv(c["two"], inverse_sum, op_version=opv)
-    closing = OnnxMul(OnnxSub(your_kmh, other_kmh, op_version=opv), c["kmh_to_m_s"],
-                      op_version=opv)  # fmt: skip
+    closing = OnnxMul(OnnxSub(your_kmh, other_kmh, op_version=opv), c["kmh_to_m_s"], op_version=opv)
     closing_pos = OnnxMax(closing, zero, op_version=opv)
     stopping = OnnxDiv(
         OnnxMul(closing_pos, closing_pos, op_version=opv),
         OnnxMul(c["two_g"], OnnxMax(friction, eps, op_version=opv), op_version=opv),
         op_version=opv,
     )
-    reaction_travel = OnnxAdd(OnnxMul(closing_pos, c["reaction"], op_version=opv), c["margin"],
-                              op_version=opv)  # fmt: skip
+    reaction_travel = OnnxAdd(
+        OnnxMul(closing_pos, c["reaction"], op_version=opv), c["margin"], op_version=opv
+    )
     gap_width = OnnxSub(distance_width, reaction_travel, op_version=opv)
     gap_bottom = OnnxSub(distance_bottom, reaction_travel, op_version=opv)
     gap_fused = OnnxSub(distance_fused, reaction_travel, op_version=opv)
-    vehicle_width = OnnxMul(OnnxMul(width_px, distance_bottom, op_version=opv), c["inv_focal"],
-                            op_version=opv)  # fmt: skip
+    vehicle_width = OnnxMul(
+        OnnxMul(width_px, distance_bottom, op_version=opv), c["inv_focal"], op_version=opv
+    )
     features = OnnxConcat(
         distance_width,
         distance_bottom,

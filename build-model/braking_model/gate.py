@@ -8,8 +8,8 @@ defaults), overridable per key by a YAML file or `BRAKING_GATE_<KEY>` env vars.
 from __future__ import annotations
 
 import math
-import os
 import operator
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -96,8 +96,13 @@ CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
     ("rmse_to_baseline", "rmse_to_baseline", "<=", "max_rmse_to_baseline", "accuracy"),
     ("under_braking", "under_braking_rate", "<=", "max_under_braking_rate", "safety"),
     ("no_phantom_braking", "phantom_brake_max", "<=", "max_phantom_brake", "physics"),
-    ("monotonic_in_closing_speed", "closing_speed_violation", "<=",
-     "max_monotonic_violation", "physics"),  # fmt: skip
+    (
+        "monotonic_in_closing_speed",
+        "closing_speed_violation",
+        "<=",
+        "max_monotonic_violation",
+        "physics",
+    ),
     ("monotonic_in_friction", "friction_violation", "<=", "max_monotonic_violation", "physics"),
     ("stationary_obstacle", "stationary_brake_min", ">=", "min_stationary_brake", "physics"),
     ("onnx_parity", "onnx_parity_max_abs", "<=", "max_onnx_parity", "export"),

@@ -27,14 +27,24 @@ def _figure(width: float = 7.0, height: float = 5.0):
 def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> None:
     fig = _figure(6.5, 5.5)
     ax = fig.subplots()
-    hexes = ax.hexbin(y_true, y_pred, gridsize=60, bins="log", cmap="viridis", mincnt=1,
-                      extent=(0, 1, 0, 1))  # fmt: skip
+    hexes = ax.hexbin(
+        y_true, y_pred, gridsize=60, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1)
+    )
     fig.colorbar(hexes, ax=ax, label="rows (log scale)")
     ax.plot([0, 1], [0, 1], color="crimson", lw=1, label="perfect prediction")
-    ax.plot([0.5, 1.0], [0.4, 0.9], color="black", lw=1, ls="--",
-            label="under-braking limit (true - 0.1)")  # fmt: skip
-    ax.set(xlabel="true brake amount", ylabel="predicted brake amount (ONNX)",
-           title=f"Predicted vs true on the held-out set ({len(y_true):,} rows)")  # fmt: skip
+    ax.plot(
+        [0.5, 1.0],
+        [0.4, 0.9],
+        color="black",
+        lw=1,
+        ls="--",
+        label="under-braking limit (true - 0.1)",
+    )
+    ax.set(
+        xlabel="true brake amount",
+        ylabel="predicted brake amount (ONNX)",
+        title=f"Predicted vs true on the held-out set ({len(y_true):,} rows)",
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.savefig(path)
 
@@ -50,11 +60,15 @@ def plot_residuals_by_condition(
     ax.boxplot(residuals, showfliers=False, whis=(1, 99))
     ax.set_xticks(range(1, len(present) + 1))
     ax.set_xticklabels(
-        [f"{c}\nn={len(r):,}\nRMSE={np.sqrt(np.mean(r**2)):.3f}" for c, r in
-         zip(present, residuals, strict=True)]  # fmt: skip
+        [
+            f"{c}\nn={len(r):,}\nRMSE={np.sqrt(np.mean(r**2)):.3f}"
+            for c, r in zip(present, residuals, strict=True)
+        ]
     )
-    ax.set(ylabel="predicted - true brake amount",
-           title="Residuals by road condition (box: quartiles, whiskers: 1st-99th percentile)")  # fmt: skip
+    ax.set(
+        ylabel="predicted - true brake amount",
+        title="Residuals by road condition (box: quartiles, whiskers: 1st-99th percentile)",
+    )
     fig.savefig(path)
 
 
@@ -63,13 +77,30 @@ def plot_trials(trials: pd.DataFrame, path: Path) -> None:
     fig = _figure(7.5, 4.5)
     ax = fig.subplots()
     for family, rows in ordered.groupby("family", sort=True):
-        ax.errorbar(rows["trial"], rows["mean_cv_rmse"], yerr=rows["std_cv_rmse"], fmt="o",
-                    capsize=3, color=FAMILY_COLOURS.get(family), label=family)  # fmt: skip
+        ax.errorbar(
+            rows["trial"],
+            rows["mean_cv_rmse"],
+            yerr=rows["std_cv_rmse"],
+            fmt="o",
+            capsize=3,
+            color=FAMILY_COLOURS.get(family),
+            label=family,
+        )
     best = ordered.loc[ordered["mean_cv_rmse"].idxmin()]
-    ax.scatter([best["trial"]], [best["mean_cv_rmse"]], s=220, facecolors="none",
-               edgecolors="crimson", lw=2, label=f"best: trial {int(best['trial'])}")  # fmt: skip
-    ax.set(xlabel="trial", ylabel="cross-validated RMSE (mean ± std over folds)",
-           title="Hyperparameter search: every trial")  # fmt: skip
+    ax.scatter(
+        [best["trial"]],
+        [best["mean_cv_rmse"]],
+        s=220,
+        facecolors="none",
+        edgecolors="crimson",
+        lw=2,
+        label=f"best: trial {int(best['trial'])}",
+    )
+    ax.set(
+        xlabel="trial",
+        ylabel="cross-validated RMSE (mean ± std over folds)",
+        title="Hyperparameter search: every trial",
+    )
     ax.legend(fontsize=8)
     fig.savefig(path)
 
@@ -136,9 +167,20 @@ def write_model_card(model_dir: Path) -> Path:
         "| metric | value |",
         "|---|---|",
     ]
-    keys = ("rmse", "mae", "r2", "max_error", "baseline_rmse", "rmse_to_baseline",
-            "under_braking_rate", "phantom_brake_max", "closing_speed_violation",
-            "friction_violation", "stationary_brake_min", "onnx_parity_max_abs")  # fmt: skip
+    keys = (
+        "rmse",
+        "mae",
+        "r2",
+        "max_error",
+        "baseline_rmse",
+        "rmse_to_baseline",
+        "under_braking_rate",
+        "phantom_brake_max",
+        "closing_speed_violation",
+        "friction_violation",
+        "stationary_brake_min",
+        "onnx_parity_max_abs",
+    )
     lines += [f"| {k} | {_fmt(metrics[k])} |" for k in keys if k in metrics]
     by_condition = metrics.get("rmse_by_condition") or {}
     lines += [f"| rmse ({c}) | {_fmt(v)} |" for c, v in by_condition.items()]
@@ -160,8 +202,7 @@ def write_model_card(model_dir: Path) -> Path:
         "driving at constant speed; real roads (slopes, curves, occlusion, detector errors) "
         "need real recorded data and re-validation.",
         "- The distance comes from the box: accuracy drops far away where a pixel spans metres.",
-        "- Outputs outside the probed and trained ranges (see the data README) are not "
-        "validated.",
+        "- Outputs outside the probed and trained ranges (see the data README) are not validated.",
         "",
         "## Plots",
         "![predicted vs true](plots/predicted_vs_true.png)",

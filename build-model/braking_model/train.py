@@ -23,6 +23,7 @@ from braking_model.tune import (
     Candidate,
     features_and_label,
     merge_trials,
+    quiet_convergence,
     read_frame,
     select_best,
     split_by_time,
@@ -81,7 +82,8 @@ def fit_and_export(
 
     pipeline = build_pipeline(best.family, best.params, config.seed)
     started = time.perf_counter()
-    pipeline.fit(X_train, y_train)
+    with quiet_convergence():
+        pipeline.fit(X_train, y_train)
     refit_seconds = time.perf_counter() - started
 
     model = export.to_onnx(pipeline)

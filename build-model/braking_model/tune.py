@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,12 +26,17 @@ from braking_model.config import SearchSpace, TrainConfig, load_search_space
 if TYPE_CHECKING:
     import pandas as pd
 
+    from braking_model.gate import GateThresholds
+
 TRIAL_COLUMNS = (
     "trial",
     "family",
     "params",
     "mean_cv_rmse",
     "std_cv_rmse",
+    "mean_cv_under_braking_rate",
+    "max_cv_monotonic_violation",
+    "min_cv_stationary_brake",
     "mean_fit_time_s",
     "shard",
 )
@@ -111,6 +118,7 @@ def tune_shard(
     """Cross-validate this shard's candidates on (a sample of) the training part; one row per
     trial with columns `TRIAL_COLUMNS`. `progress` is called after each trial."""
     import pandas as pd
+    from sklearn.metrics import make_scorer
     from sklearn.model_selection import KFold, cross_validate
 
     from braking_model.estimator import build_pipeline
@@ -124,19 +132,27 @@ def tune_shard(
         keep = np.random.default_rng(config.seed).choice(len(y), config.tune_max_rows, False)
         X, y = X[np.sort(keep)], y[np.sort(keep)]
     folds = KFold(n_splits=config.cv, shuffle=True, random_state=config.seed)
+    scoring = {
+        "rmse": "neg_root_mean_squared_error",
+        "under_braking": make_scorer(under_braking_rate, greater_is_better=False),
+        "monotonic_violation": monotonic_violation_score,
+        "stationary_brake": stationary_brake_score,
+    }
     rows = []
     for candidate in candidates:
         pipeline = build_pipeline(candidate.family, candidate.params, config.seed)
         started = time.perf_counter()
-        scores = cross_validate(
-            pipeline, X, y, cv=folds, scoring="neg_root_mean_squared_error", n_jobs=config.n_jobs
-        )
+        with quiet_convergence():
+            scores = cross_validate(pipeline, X, y, cv=folds, scoring=scoring, n_jobs=config.n_jobs)
         row = {
             "trial": candidate.trial,
             "family": candidate.family,
             "params": json.dumps(candidate.params, sort_keys=True),
-            "mean_cv_rmse": float(-scores["test_score"].mean()),
-            "std_cv_rmse": float(scores["test_score"].std()),
+            "mean_cv_rmse": float(-scores["test_rmse"].mean()),
+            "std_cv_rmse": float(scores["test_rmse"].std()),
+            "mean_cv_under_braking_rate": float(-scores["test_under_braking"].mean()),
+            "max_cv_monotonic_violation": float(-scores["test_monotonic_violation"].min()),
+            "min_cv_stationary_brake": float(scores["test_stationary_brake"].min()),
             "mean_fit_time_s": float(scores["fit_time"].mean()),
             "shard": shard_index,
         }
@@ -144,6 +160,38 @@ def tune_shard(
         if progress is not None:
             progress(candidate, {**row, "wall_time_s": time.perf_counter() - started})
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+@contextmanager
+def quiet_convergence():
+    """MLPs stopped by max_iter warn on every fit; the CV score already tells the story."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def under_braking_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of rows needing >= 0.5 braking where the prediction is more than 0.1 short."""
+    from braking_model.validate import accuracy
+
+    return accuracy(y_true, y_pred)["under_braking_rate"]
+
+
+def monotonic_violation_score(estimator, X=None, y=None) -> float:
+    """Scorer (greater is better): minus the worst monotonicity violation on the probes."""
+    from braking_model.invariants import check_invariants
+
+    found = check_invariants(estimator.predict)
+    return -max(found["closing_speed_violation"], found["friction_violation"])
+
+
+def stationary_brake_score(estimator, X=None, y=None) -> float:
+    """Scorer: the lowest brake for a stopped car a few metres ahead at 100 km/h."""
+    from braking_model.invariants import check_invariants
+
+    return check_invariants(estimator.predict)["stationary_brake_min"]
 
 
 def merge_trials(trials: Sequence[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
@@ -163,9 +211,28 @@ def merge_trials(trials: Sequence[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def select_best(trials: Sequence[pd.DataFrame] | pd.DataFrame) -> BestTrial:
-    """The candidate with the lowest mean CV RMSE over all shards' trial tables."""
-    best = merge_trials(trials).iloc[0]
+def select_best(
+    trials: Sequence[pd.DataFrame] | pd.DataFrame,
+    thresholds: GateThresholds | None = None,
+) -> BestTrial:
+    """The lowest mean CV RMSE among candidates that would pass the gate's physics checks
+    (monotonicity, stationary obstacle) and under-braking limit in every fold. Safety first:
+    if none passes all, physics alone; then the least under-braking; then plain RMSE."""
+    from braking_model.gate import GateThresholds
+
+    limits = thresholds or GateThresholds()
+    merged = merge_trials(trials)
+    physics = (merged["max_cv_monotonic_violation"] <= limits.max_monotonic_violation) & (
+        merged["min_cv_stationary_brake"] >= limits.min_stationary_brake
+    )
+    safe = physics & (merged["mean_cv_under_braking_rate"] <= limits.max_under_braking_rate)
+    if safe.any():
+        best = merged[safe].iloc[0]
+    elif physics.any():
+        eligible = merged[physics]
+        best = eligible.sort_values("mean_cv_under_braking_rate", kind="stable").iloc[0]
+    else:
+        best = merged.iloc[0]
     return BestTrial(
         trial=int(best["trial"]),
         family=str(best["family"]),
