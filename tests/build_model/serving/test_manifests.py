@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from crd_schema import CrdSchemas, ManifestError
 
 from braking_serving.config import DeployConfig
@@ -95,3 +96,33 @@ def test_the_strict_validator_rejects_unknown_and_mistyped_fields(crds):
 def test_model_name_must_be_a_dns_label():
     with pytest.raises(ValueError, match="DNS-1123"):
         DeployConfig(name="Braking_Distance")
+
+
+def test_deploy_manifests_command_writes_valid_yaml(crds, tmp_path):
+    from typer.testing import CliRunner
+
+    from braking_cli.main import app
+
+    arguments = ["deploy", "manifests", "-o", str(tmp_path), "--namespace", "braking"]
+    arguments += ["--storage-key", "my-storage", "--storage-path", "models/braking-distance"]
+    arguments += ["--create-runtime", "--enable-auth", "--model-version-id", "4"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    isvc = yaml.safe_load((tmp_path / "inference-service.yaml").read_text())
+    runtime = yaml.safe_load((tmp_path / "serving-runtime.yaml").read_text())
+    crds.validate(isvc)
+    crds.validate(runtime)
+    assert isvc["metadata"]["annotations"]["security.opendatahub.io/enable-auth"] == "true"
+    assert isvc["metadata"]["labels"]["modelregistry.opendatahub.io/model-version-id"] == "4"
+
+
+def test_deploy_manifests_command_names_a_missing_model_location(tmp_path):
+    from typer.testing import CliRunner
+
+    from braking_cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["deploy", "manifests", "-o", str(tmp_path), "--namespace", "braking"]
+    )
+    assert result.exit_code == 1
+    assert "storage_key" in result.output
