@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from braking_data.generate import DatasetInfo
 
 ENV = "BRAKING_DATA_"
+START_TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 
 data_app = typer.Typer(help="Inspect and check sensor data sets.", no_args_is_help=True)
 
@@ -41,16 +42,17 @@ def generate(
         int | None,
         typer.Option(
             help="Rows held in memory while streaming (bounds memory; "
-            "does not change the file). Default: ~1M.",
+            "does not change the file). Default: 262,144.",
             envvar=f"{ENV}CHUNK_ROWS",
         ),
     ] = None,
     start_time: Annotated[
         datetime | None,
         typer.Option(
-            help="Timestamp of the first row, read as UTC "
-            "(default: the config's, 2026-01-01T00:00:00).",
+            help="Time of the first row, e.g. 2026-01-01T08:00:00 (UTC) or "
+            "2026-01-01T08:00:00+01:00. Default: the config's, 2026-01-01T00:00:00Z.",
             envvar=f"{ENV}START_TIME",
+            formats=START_TIME_FORMATS,
         ),
     ] = None,
     config_file: Annotated[
@@ -97,6 +99,8 @@ def generate(
         )
     except OSError as error:
         raise _fail(f"cannot write {output}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise _fail(str(error)) from None
     _print_summary(info)
 
 

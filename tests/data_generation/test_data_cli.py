@@ -87,3 +87,27 @@ def test_data_check_passes_a_generated_file_and_fails_a_broken_one(tmp_path):
     result = runner.invoke(app, ["data", "check", str(bad)])
     assert result.exit_code == 1
     assert "'your_speed': 2 rows out of range" in result.output
+
+
+@pytest.mark.parametrize(
+    ("start", "first_timestamp"),
+    [
+        ("2027-05-01", "2027-05-01T00:00:00+00:00"),
+        ("2027-05-01T10:00:00", "2027-05-01T10:00:00+00:00"),
+        ("2027-05-01T10:00:00+02:00", "2027-05-01T08:00:00+00:00"),
+    ],
+)
+def test_generate_starts_the_time_axis_where_asked(tmp_path, start, first_timestamp):
+    import pandas as pd
+
+    output = tmp_path / "t.parquet"
+    arguments = ["generate", "--rows", "5", "--start-time", start, "--output", str(output)]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(output)["event_timestamp"].iloc[0].isoformat() == first_timestamp
+
+
+def test_generate_rejects_a_negative_seed(tmp_path):
+    result = runner.invoke(app, ["generate", "--seed", "-1", "--output", str(tmp_path / "x.pq")])
+    assert result.exit_code == 2
+    assert "seed must be >= 0, got -1" in result.output

@@ -121,3 +121,23 @@ def test_physics_baseline_recovers_the_label_from_a_clean_box_of_nominal_width()
         np.array([0.8]),
     )
     assert estimate[0] == pytest.approx(fraction(20.0, 30.0, 20.0, 0.8), rel=1e-9)
+
+
+def test_no_grip_means_full_braking_and_nan_input_means_no_answer():
+    assert fraction(50.0, 30.0, 20.0, 0.0) == 1.0
+    assert np.isnan(fraction(np.nan, 30.0, 20.0, 0.8))
+    assert np.isnan(fraction(20.0, np.nan, 20.0, 0.8))  # not read as "not closing in"
+    assert np.isnan(fraction(20.0, 30.0, 20.0, np.nan))
+
+
+def test_label_is_monotone_in_closing_speed_friction_and_distance():
+    # The model's behavioural invariants rest on these: check them on a dense grid.
+    distance, closing, mu = np.meshgrid(
+        np.geomspace(1.0, 200.0, 40), np.linspace(-20.0, 60.0, 41), np.linspace(0.05, 1.2, 24),
+        indexing="ij",
+    )  # fmt: skip
+    label = required_brake_fraction(distance, 20.0 + closing, np.full_like(closing, 20.0), mu)
+    assert (np.diff(label, axis=0) <= 1e-12).all()  # farther: never more braking
+    assert (np.diff(label, axis=1) >= -1e-12).all()  # closing faster: never less
+    assert (np.diff(label, axis=2) <= 1e-12).all()  # more grip: never more
+    assert ((label >= 0) & (label <= 1)).all()
