@@ -35,6 +35,21 @@ from braking_registry.spec import API_PREFIXES, InvalidRequest
 from braking_registry.store import BadPageToken, Conflict, NotFound, RegistryStore
 
 logger = logging.getLogger(__name__)
+# operationIds of the spec this server implements; every other path answers 404.
+IMPLEMENTED_OPERATIONS = frozenset(
+    f"{verb}{resource}"
+    for resource in ("RegisteredModel", "ModelVersion", "ModelArtifact", "Artifact")
+    for verb in ("create", "get", "update", "find")
+) | {
+    "getRegisteredModels",
+    "getModelVersions",
+    "getModelArtifacts",
+    "getArtifacts",
+    "getRegisteredModelVersions",
+    "createRegisteredModelVersion",
+    "getModelVersionArtifacts",
+    "upsertModelVersionArtifact",
+}
 Handler = Callable[[Request], Awaitable[Response]]
 
 

@@ -127,6 +127,8 @@ class RegistryService:
     ) -> dict[str, Any]:
         """Validate `body` against `schema` and store it as a new resource."""
         validate_body(schema, body)
+        if body.get("name") == "":
+            raise InvalidRequest("name", "must not be empty (omit it or give at least 1 character)")
         type_ = _artifact_type(body, artifact_type) if kind is ARTIFACTS else kind.kind
         if kind.parent_field:
             body_parent = parse_id(body.get(kind.parent_field), kind.parent_field)

@@ -9,12 +9,15 @@ the variant by the discriminator value instead, which is what OpenAPI means.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
 API_PREFIX = "/api/model_registry/v1alpha3"
@@ -69,15 +72,34 @@ def _to_json_schema(node: Any) -> Any:
     return converted
 
 
-@cache
-def _definitions() -> dict[str, Any]:
-    return _to_json_schema(load_spec()["components"]["schemas"])
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]]|%[0-9A-Fa-f]{2})"
+_URI = re.compile(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_URI_CHAR}*(?:#{_URI_CHAR}*)?")
+FORMAT_CHECKER = FormatChecker(formats=())
+
+
+@FORMAT_CHECKER.checks("uri")
+def _is_uri(value: object) -> bool:
+    """RFC 3986 URI syntax: a scheme, then only URI characters or %-escapes."""
+    return not isinstance(value, str) or _URI.fullmatch(value) is not None
+
+
+@FORMAT_CHECKER.checks("byte", raises=binascii.Error)
+def _is_base64(value: object) -> bool:
+    return not isinstance(value, str) or base64.b64decode(value, validate=True) is not None
+
+
+def json_schema_validator(spec: dict[str, Any], schema_name: str) -> Draft202012Validator:
+    """A validator for `components.schemas.<schema_name>` of an OpenAPI 3.0 document,
+    with OpenAPI's discriminator semantics and the `uri` / `byte` formats checked."""
+    definitions = _to_json_schema(spec["components"]["schemas"])
+    schema = {"$ref": f"#/$defs/{schema_name}", "$defs": definitions}
+    return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
 
 
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
-    """A JSON Schema validator for `components.schemas.<schema_name>`."""
-    return Draft202012Validator({"$ref": f"#/$defs/{schema_name}", "$defs": _definitions()})
+    """A validator for a schema of the bundled spec."""
+    return json_schema_validator(load_spec(), schema_name)
 
 
 def _field_path(error: ValidationError) -> str:

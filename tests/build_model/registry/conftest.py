@@ -155,3 +155,31 @@ def model_dir_factory(_model_dirs, tmp_path: Path) -> Callable[[int], Path]:
         return target
 
     return copy
+
+
+def load_reference_spec(path: Path) -> dict:
+    import yaml
+
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+
+
+def response_schema_name(spec: dict, method: str, path: str, status: int) -> str | None:
+    """The schema the spec declares for this operation's `status` response (None: undeclared)."""
+    operation = spec["paths"].get(path, {}).get(method.lower())
+    response = operation["responses"].get(str(status)) if operation else None
+    if response is None:
+        return None
+    if "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+
+def response_violations(spec: dict, method: str, path: str, status: int, body) -> list[str]:
+    """Why `body` breaks the declared response schema (OpenAPI discriminator semantics)."""
+    from braking_registry.spec import json_schema_validator
+
+    name = response_schema_name(spec, method, path, status)
+    if name is None:
+        return [f"status {status} is not declared for {method.upper()} {path}"]
+    errors = json_schema_validator(spec, name).iter_errors(body)
+    return [f"{'.'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors]
