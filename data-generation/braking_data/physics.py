@@ -50,7 +50,11 @@ def project_box(
 
     The box's bottom is where the tyres meet the road (below the horizon by f*h/Z) and its
     top the roof (above the horizon by f*(H-h)/Z); left/right are the projected sides.
+    Clipping keeps the order (bottom <= top, left <= right) because it is monotone.
     """
+    distance_m = np.asarray(distance_m)
+    if np.any(~(distance_m > 0.0)):
+        raise ValueError("distance_m must be > 0 (the vehicle must be in front of the camera)")
     scale = camera.focal_length_px / distance_m
     bottom = camera.horizon_px - scale * camera.height_m
     top = camera.horizon_px + scale * (height_m - camera.height_m)
@@ -76,6 +80,16 @@ def distance_from_box_width(
     return camera.focal_length_px * vehicle_width_m / width_px
 
 
+def distance_from_box_bottom(bottom_px: np.ndarray, camera: Camera = Camera()) -> np.ndarray:
+    """Distance implied by where the tyres meet a flat road (Z = f*h / (horizon - bottom)).
+
+    Independent of the vehicle's size, but it degrades with distance (a pixel near the
+    horizon spans many metres) and saturates once the box bottom is clipped at row 0.
+    """
+    drop_px = np.maximum(camera.horizon_px - np.asarray(bottom_px), 1e-3)
+    return camera.focal_length_px * camera.height_m / drop_px
+
+
 def required_brake_fraction(
     distance_m: np.ndarray,
     your_speed_m_s: np.ndarray,
@@ -88,17 +102,21 @@ def required_brake_fraction(
     With closing speed v = v_you - v_other (lead vehicle at constant speed), the gap left
     once the system has reacted is d = Z - v*t_r - margin, and matching speeds within d
     needs a = v^2 / (2 d). The fraction a / (mu g) is clipped to [0, 1]: 0 when the lead
-    vehicle is not closing in, 1 when the gap is already gone or a > mu g.
+    vehicle is not closing in, 1 when the gap is already gone or a > mu g. A NaN input
+    gives NaN rather than a confident answer.
     """
     closing = np.asarray(your_speed_m_s, dtype=np.float64) - other_speed_m_s
     gap = np.asarray(distance_m, dtype=np.float64) - closing * system.reaction_time_s
     gap = gap - system.safety_margin_m
+    friction = np.asarray(friction, dtype=np.float64)
     closing_pos = np.maximum(closing, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        needed = closing_pos**2 / (2.0 * gap * GRAVITY_M_S2 * np.asarray(friction))
-    fraction = np.where(gap > 0.0, needed, 1.0)
-    fraction = np.where(closing > 0.0, fraction, 0.0)
-    return np.clip(fraction, 0.0, 1.0)
+        needed = closing_pos**2 / (2.0 * gap * GRAVITY_M_S2 * friction)
+    # No gap left, or no grip at all (mu <= 0): nothing but full braking can help.
+    fraction = np.where((gap > 0.0) & (friction > 0.0), needed, 1.0)
+    fraction = np.clip(np.where(closing > 0.0, fraction, 0.0), 0.0, 1.0)
+    # Comparisons with NaN are False, which would read a NaN sensor value as "no braking".
+    return np.where(np.isnan(gap) | np.isnan(friction), np.nan, fraction)
 
 
 def physics_baseline(

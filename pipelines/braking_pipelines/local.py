@@ -1,0 +1,117 @@
+"""Run the pipeline on this machine with kfp.local, then summarise what it produced.
+
+kfp.local's `SubprocessRunner(use_venv=False)` runs every step as a subprocess of this
+Python (the project is installed here, as it is in the image), writes artifacts under
+`PipelineConfig.local_root/<pipeline>-<timestamp>/<task>/`, and honours dsl.If,
+dsl.ParallelFor and dsl.Collected. Secrets, retries, caching and resources are cluster
+features kfp.local ignores: steps read their settings from this process's env instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from braking_pipelines.config import PipelineConfig
+
+EXECUTOR_OUTPUT = "executor_output.json"
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """What one finished task wrote: its returned values and its artifacts' uri + metadata."""
+
+    parameters: dict[str, Any]
+    artifacts: dict[str, list[dict[str, Any]]]
+
+    def artifact(self, name: str) -> dict[str, Any]:
+        return self.artifacts[name][0]
+
+
+@dataclass(frozen=True)
+class LocalRunSummary:
+    """The outcome of a local run, read back from its artifact folder."""
+
+    run_dir: Path
+    seconds: float
+    tasks: dict[str, TaskOutput] = field(default_factory=dict)
+
+    def task(self, name: str) -> TaskOutput | None:
+        """The task whose path in the run folder ends with `name` (e.g. "train-model")."""
+        matches = [path for path in self.tasks if path.rsplit("/", 1)[-1] == name]
+        return self.tasks[matches[0]] if matches else None
+
+    @property
+    def gate_passed(self) -> bool | None:
+        gate = self.task("validate-model")
+        return None if gate is None else bool(gate.parameters["Output"])
+
+    @property
+    def gate_reasons(self) -> list[str]:
+        gate = self.task("validate-model")
+        return [] if gate is None else list(gate.artifact("verdict")["metadata"].get("reasons", []))
+
+    @property
+    def model_metrics(self) -> dict[str, Any]:
+        trained = self.task("train-model")
+        return {} if trained is None else dict(trained.artifact("metrics")["metadata"])
+
+    @property
+    def model_dir(self) -> str | None:
+        trained = self.task("train-model")
+        return None if trained is None else trained.artifact("model")["uri"]
+
+    @property
+    def registered(self) -> dict[str, Any] | None:
+        registered = self.task("register-model")
+        return None if registered is None else dict(registered.artifact("registered")["metadata"])
+
+    @property
+    def endpoint_url(self) -> str | None:
+        deployed = self.task("deploy-model")
+        return None if deployed is None else deployed.parameters["Output"]
+
+    @property
+    def smoke_prediction(self) -> float | None:
+        smoke = self.task("smoke-test")
+        return None if smoke is None else float(smoke.parameters["Output"])
+
+
+def run_local(config: PipelineConfig, arguments: dict[str, Any]) -> LocalRunSummary:
+    """Run the whole pipeline with kfp.local and summarise it; raises if a step fails."""
+    from kfp import local
+
+    from braking_pipelines.pipeline import build_pipeline
+
+    root = config.local_root.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    before = set(root.iterdir())
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(root),
+        raise_on_error=True,
+    )
+    pipeline = build_pipeline(config)
+    started = time.perf_counter()
+    pipeline(**arguments)
+    seconds = time.perf_counter() - started
+    (run_dir,) = [p for p in set(root.iterdir()) - before if p.name.startswith(f"{config.name}-")]
+    return read_run(run_dir, seconds)
+
+
+def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:
+    """Collect every task's executor output under a kfp.local run folder."""
+    tasks = {}
+    for output_file in sorted(run_dir.rglob(EXECUTOR_OUTPUT)):
+        task_path = output_file.parent.relative_to(run_dir).as_posix()
+        written = json.loads(output_file.read_text())
+        tasks[task_path] = TaskOutput(
+            parameters=written.get("parameterValues", {}),
+            artifacts={
+                name: entry["artifacts"] for name, entry in written.get("artifacts", {}).items()
+            },
+        )
+    return LocalRunSummary(run_dir=run_dir, seconds=seconds, tasks=tasks)

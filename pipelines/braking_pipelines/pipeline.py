@@ -1,0 +1,198 @@
+"""The braking pipeline: data -> split -> sharded search -> train -> gate -> register -> deploy.
+
+`build_pipeline(config)` returns the `@dsl.pipeline` built with that configuration: the
+image of every step, resources, retries and secret names are fixed here, while the run's
+knobs (rows, seed, shards, thresholds, registry URL...) stay pipeline parameters.
+"""
+
+# No `from __future__ import annotations`: KFP reads the pipeline signature as real types.
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kfp import compiler, dsl, kubernetes
+from kfp.dsl import graph_component
+from kfp.dsl.python_component import PythonComponent
+
+from braking_pipelines import components
+from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
+
+DESCRIPTION = (
+    "Automated braking: simulate sensor data, tune and train a scikit-learn regressor, "
+    "export it to ONNX, gate it, then register it and serve it."
+)
+# Env var the registration step reads its bearer token from (the registry library's name).
+REGISTRY_TOKEN_ENV = "BRAKING_REGISTRY_TOKEN"
+
+
+def with_image(step: PythonComponent, image: str) -> PythonComponent:
+    """The same component, built on `image`."""
+    return dsl.component(step.python_func, base_image=image, install_kfp_package=False)
+
+
+def build_pipeline(config: PipelineConfig | None = None) -> graph_component.GraphComponent:
+    """The pipeline compiled, run locally and submitted by this package."""
+    config = config or PipelineConfig()
+    step = {
+        name: with_image(getattr(components, name), config.base_image)
+        for name in (
+            "generate_data",
+            "split_data",
+            "plan_shards",
+            "tune_shard",
+            "select_best",
+            "train_model",
+            "validate_model",
+            "register_model",
+            "deploy_model",
+        )
+    }
+
+    @dsl.pipeline(
+        name=config.name,
+        description=DESCRIPTION,
+        pipeline_root=config.pipeline_root,
+    )
+    def braking_pipeline(
+        data_rows: int = config.data_rows,
+        seed: int = config.seed,
+        test_fraction: float = 0.2,
+        tuning_shards: int = config.tuning_shards,
+        search_iterations: int = 8,
+        cv_folds: int = 3,
+        gate_thresholds: dict = {},  # noqa: B006 (KFP reads defaults; overrides GateThresholds)
+        model_name: str = config.model_name,
+        registry_url: str = "http://127.0.0.1:8080",
+        deploy_target: str = config.deploy_target,
+    ) -> None:
+        data = step["generate_data"](rows=data_rows, seed=seed)
+        data.set_display_name("Generate sensor data")
+
+        split = step["split_data"](dataset=data.outputs["dataset"], test_fraction=test_fraction)
+        split.set_display_name("Split by time")
+
+        plan = step["plan_shards"](shard_count=tuning_shards)
+        plan.set_display_name("Plan search shards")
+        with dsl.ParallelFor(
+            plan.output, parallelism=config.max_parallel_shards, name="search-shards"
+        ) as shard_index:
+            shard = step["tune_shard"](
+                train_data=split.outputs["train"],
+                shard_index=shard_index,
+                shard_count=tuning_shards,
+                search_iterations=search_iterations,
+                cv_folds=cv_folds,
+                seed=seed,
+            )
+            _as_training(shard.set_display_name("Tune search shard"), config)
+
+        best = step["select_best"](trials=dsl.Collected(shard.outputs["trials"]))
+        best.set_display_name("Select best trial")
+
+        trained = step["train_model"](
+            train_data=split.outputs["train"],
+            test_data=split.outputs["test"],
+            best_trial=best.outputs["best_trial"],
+            seed=seed,
+        )
+        _as_training(trained.set_display_name("Train and export ONNX"), config)
+
+        gate = step["validate_model"](
+            model=trained.outputs["model"],
+            test_data=split.outputs["test"],
+            gate_thresholds=gate_thresholds,
+        )
+        gate.set_display_name("Quality gate")
+
+        with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712
+            registered = step["register_model"](
+                model=trained.outputs["model"],
+                model_name=model_name,
+                registry_url=registry_url,
+                run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+            )
+            _as_service_call(registered.set_display_name("Register model"), config)
+            kubernetes.use_secret_as_env(
+                registered,
+                secret_name=config.registry_token_secret,
+                secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
+            )
+
+            deployed = step["deploy_model"](
+                model=trained.outputs["model"],
+                registered=registered.outputs["registered"],
+                deploy_target=deploy_target,
+                model_name=model_name,
+            )
+            _as_service_call(deployed.set_display_name("Deploy model"), config)
+
+            for task in (registered, deployed):
+                kubernetes.use_secret_as_env(
+                    task,
+                    secret_name=config.s3_connection_secret,
+                    secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
+                )
+
+    return braking_pipeline
+
+
+def compile_pipeline(config: PipelineConfig, output: Path) -> Path:
+    """Write the pipeline's IR YAML to `output`; the same config gives the same bytes."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(build_pipeline(config), str(output))
+    return output
+
+
+def parse_arguments(pipeline: graph_component.GraphComponent, pairs: list[str]) -> dict[str, Any]:
+    """Turn `NAME=VALUE` strings into typed run arguments of `pipeline` (YAML values)."""
+    inputs = pipeline.component_spec.inputs or {}
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        name, separator, text = pair.partition("=")
+        name = name.strip()
+        if not separator or name not in inputs:
+            raise ValueError(
+                f"parameter {pair!r}: expected NAME=VALUE with NAME one of {', '.join(inputs)}"
+            )
+        expected = inputs[name].type
+        value = yaml.safe_load(text) if expected != "String" else text
+        if expected == "Float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        python_type = _PARAMETER_TYPES[expected]
+        if not isinstance(value, python_type) or (
+            isinstance(value, bool) and expected != "Boolean"
+        ):
+            raise ValueError(f"parameter {name}={text!r}: expected {expected.lower()}")
+        arguments[name] = value
+    return arguments
+
+
+_PARAMETER_TYPES = {
+    "Integer": int,
+    "Float": float,
+    "String": str,
+    "Boolean": bool,
+    "Dict": dict,
+    "List": list,
+}
+
+
+def _as_training(task: dsl.PipelineTask, config: PipelineConfig) -> None:
+    resources = config.training_resources
+    task.set_cpu_request(resources.cpu_request).set_cpu_limit(resources.cpu_limit)
+    task.set_memory_request(resources.memory_request).set_memory_limit(resources.memory_limit)
+
+
+def _as_service_call(task: dsl.PipelineTask, config: PipelineConfig) -> None:
+    # Registry and serving are remote services: retry transient failures, and never
+    # reuse a cached result, since the side effect (a version, a deployment) is the point.
+    task.set_retry(num_retries=config.service_retries, backoff_duration=config.retry_backoff)
+    task.set_caching_options(False)
+
+
+def __getattr__(name: str) -> Any:
+    # `braking_pipelines.pipeline.braking_pipeline`, built on first use, not at import.
+    if name == "braking_pipeline":
+        return build_pipeline()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

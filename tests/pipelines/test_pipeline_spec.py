@@ -1,0 +1,145 @@
+"""The compiled IR YAML: what a DSPA would run, checked without a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
+from braking_pipelines.pipeline import REGISTRY_TOKEN_ENV, compile_pipeline
+
+IMAGE = "registry.example/braking:1.2.3"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, Path]:
+    config = PipelineConfig(base_image=IMAGE, max_parallel_shards=3)
+    path = compile_pipeline(config, tmp_path_factory.mktemp("spec") / "pipeline.yaml")
+    spec, platform = yaml.safe_load_all(path.read_text())
+    return spec, platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"], path
+
+
+def tasks_of(spec: dict, component: str) -> dict:
+    return (
+        spec["components"][component]["dag"]["tasks"] if component else spec["root"]["dag"]["tasks"]
+    )
+
+
+def test_compiling_twice_gives_identical_bytes(compiled, tmp_path):
+    _, _, path = compiled
+    again = compile_pipeline(
+        PipelineConfig(base_image=IMAGE, max_parallel_shards=3), tmp_path / "again.yaml"
+    )
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_run_parameters_and_their_defaults(compiled):
+    spec, _, _ = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    defaults = PipelineConfig()
+    assert parameters["data_rows"] == {
+        "defaultValue": defaults.data_rows,
+        "isOptional": True,
+        "parameterType": "NUMBER_INTEGER",
+    }
+    assert parameters["seed"]["defaultValue"] == defaults.seed
+    assert parameters["tuning_shards"]["defaultValue"] == defaults.tuning_shards
+    assert parameters["gate_thresholds"]["parameterType"] == "STRUCT"
+    assert parameters["model_name"]["defaultValue"] == "braking-distance"
+    # Credentials are never run parameters: they come from Secrets.
+    assert not [name for name in parameters if "token" in name or "secret" in name]
+
+
+def test_top_level_tasks_and_display_names(compiled):
+    spec, _, _ = compiled
+    tasks = tasks_of(spec, "")
+    names = {task_id: task["taskInfo"]["name"] for task_id, task in tasks.items()}
+    assert names == {
+        "generate-data": "Generate sensor data",
+        "split-data": "Split by time",
+        "plan-shards": "Plan search shards",
+        "for-loop-1": "search-shards",
+        "select-best": "Select best trial",
+        "train-model": "Train and export ONNX",
+        "validate-model": "Quality gate",
+        "condition-2": "gate-passed",
+    }
+    assert tasks["train-model"]["dependentTasks"] == ["select-best", "split-data"]
+
+
+def test_search_fans_out_over_planned_shards_and_is_collected(compiled):
+    spec, _, _ = compiled
+    loop = tasks_of(spec, "")["for-loop-1"]
+    assert loop["parameterIterator"]["items"]["inputParameter"] == (
+        "pipelinechannel--plan-shards-Output"
+    )
+    assert loop["iteratorPolicy"] == {"parallelismLimit": 3}
+    assert list(tasks_of(spec, "comp-for-loop-1")) == ["tune-shard"]
+    collected = tasks_of(spec, "")["select-best"]["inputs"]["artifacts"]["trials"]
+    assert collected["taskOutputArtifact"]["producerTask"] == "for-loop-1"
+
+
+def test_register_and_deploy_run_only_when_the_gate_passes(compiled):
+    spec, _, _ = compiled
+    condition = tasks_of(spec, "")["condition-2"]
+    assert condition["triggerPolicy"]["condition"] == (
+        "inputs.parameter_values['pipelinechannel--validate-model-Output'] == true"
+    )
+    assert "validate-model" in condition["dependentTasks"]
+    gated = tasks_of(spec, "comp-condition-2")
+    assert {"register-model", "deploy-model"} <= set(gated)
+    assert gated["deploy-model"]["dependentTasks"] == ["register-model"]
+
+
+def test_service_steps_retry_and_never_hit_the_cache(compiled):
+    spec, _, _ = compiled
+    for task_id, task in tasks_of(spec, "comp-condition-2").items():
+        assert task["retryPolicy"]["maxRetryCount"] == 3, task_id
+        assert task["cachingOptions"] == {}, task_id
+    for task_id in ("generate-data", "split-data", "train-model", "validate-model"):
+        assert tasks_of(spec, "")[task_id]["cachingOptions"] == {"enableCache": True}
+
+
+def test_training_steps_have_requests_and_limits(compiled):
+    spec, _, _ = compiled
+    executors = spec["deploymentSpec"]["executors"]
+    for executor in ("exec-tune-shard", "exec-train-model"):
+        resources = executors[executor]["container"]["resources"]
+        assert resources["resourceCpuRequest"] == "1"
+        assert resources["resourceCpuLimit"] == "2"
+        assert resources["resourceMemoryRequest"] == "2Gi"
+        assert resources["resourceMemoryLimit"] == "4Gi"
+    assert "resources" not in executors["exec-generate-data"]["container"]
+
+
+def test_every_step_runs_the_configured_image_without_installing_kfp(compiled):
+    spec, _, _ = compiled
+    for name, executor in spec["deploymentSpec"]["executors"].items():
+        container = executor["container"]
+        assert container["image"] == IMAGE, name
+        assert "pip install" not in " ".join(container["command"]), name
+
+
+def test_secrets_are_attached_to_the_service_steps_only(compiled):
+    _, executors, _ = compiled
+    assert set(executors) == {"exec-register-model", "exec-deploy-model"}
+    secrets = {
+        name: {entry["secretName"]: entry["keyToEnv"] for entry in executor["secretAsEnv"]}
+        for name, executor in executors.items()
+    }
+    s3_env = [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS]
+    assert secrets["exec-register-model"]["model-registry-token"] == [
+        {"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}
+    ]
+    assert secrets["exec-register-model"]["aws-connection-braking"] == s3_env
+    assert secrets["exec-deploy-model"] == {"aws-connection-braking": s3_env}
+
+
+def test_secret_names_come_from_config(tmp_path):
+    config = PipelineConfig(s3_connection_secret="my-bucket", registry_token_secret="mr-token")
+    path = compile_pipeline(config, tmp_path / "p.yaml")
+    text = path.read_text()
+    assert "my-bucket" in text and "mr-token" in text
+    assert "aws-connection-braking" not in text
