@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,15 +141,19 @@ def connect(config: RegistrationConfig) -> ModelRegistry:
     from mr_openapi.exceptions import UnauthorizedException
 
     address = f"{config.server_address}:{config.port}"
+    token = config.resolved_token()
     try:
-        return ModelRegistry(
-            config.server_address,
-            config.port,
-            author=config.author,
-            is_secure=config.is_secure,
-            user_token=config.resolved_token(),
-            custom_ca=str(config.custom_ca) if config.custom_ca else None,
-        )
+        with warnings.catch_warnings():
+            if token is None and not config.is_secure:  # an open local registry needs none
+                warnings.filterwarnings("ignore", "User access token is missing")
+            return ModelRegistry(
+                config.server_address,
+                config.port,
+                author=config.author,
+                is_secure=config.is_secure,
+                user_token=token,
+                custom_ca=str(config.custom_ca) if config.custom_ca else None,
+            )
     except UnauthorizedException:
         raise RegistrationError(
             f"model registry at {address} refused the token (401): set token or token_file"

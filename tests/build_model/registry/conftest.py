@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+
 from braking_registry.server import create_app
 from braking_registry.spec import API_PREFIX
 

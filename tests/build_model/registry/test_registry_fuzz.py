@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from braking_registry.spec import API_PREFIX
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from braking_registry.spec import API_PREFIX
 
 from .conftest import (
     load_reference_spec,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from braking_registry.server import IMPLEMENTED_OPERATIONS
 from braking_registry.spec import API_PREFIX, spec_text
 

@@ -6,6 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from typer.testing import CliRunner
+
 from braking_cli.main import app
 from braking_registry.register import (
     RegistrationConfig,
@@ -14,7 +16,6 @@ from braking_registry.register import (
     register_model,
     storage_location,
 )
-from typer.testing import CliRunner
 
 
 def _config(registry, **overrides) -> RegistrationConfig:
