@@ -101,6 +101,7 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
         "select-best",
         c.select_best,
         trials=trials,
+        gate_thresholds=args["gate_thresholds"],
         best_trial=best,
         all_trials=merged,
         metrics=artifact(dsl.Metrics, "select-metrics"),

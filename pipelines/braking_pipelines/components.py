@@ -72,19 +72,20 @@ def tune_shard(
 @component
 def select_best(
     trials: Input[list[Dataset]],
+    gate_thresholds: dict,
     best_trial: Output[Artifact],
     all_trials: Output[Dataset],
     metrics: Output[Metrics],
 ):
-    """Rank every shard's trials and keep the best (JSON) for the training step."""
+    """The best trial over every shard that meets the gate's safety limits (JSON)."""
     import json
 
     import pandas as pd
 
-    from braking_model import tune
+    from braking_model import gate, tune
 
     tables = [pd.read_parquet(shard.path) for shard in trials]
-    best = tune.select_best(tables)
+    best = tune.select_best(tables, gate.GateThresholds(**gate_thresholds))
     merged = pd.concat(tables, ignore_index=True)  # ranked again by the training step
     merged.to_parquet(all_trials.path, index=False)
     with open(best_trial.path, "w") as stream:
@@ -191,7 +192,6 @@ def deploy_model(
 ) -> str:
     """Serve the registered model (local OIP server or KServe); returns its endpoint URL."""
     from braking_registry.register import RegisteredModelVersion
-
     from braking_serving import deploy
 
     version = RegisteredModelVersion(**registered.metadata)
@@ -207,7 +207,6 @@ def smoke_test(
     import os
 
     from braking_model.invariants import raw_features
-
     from braking_serving.client import InferenceClient
 
     features = raw_features(distance_m, lead_kmh, own_kmh, friction)

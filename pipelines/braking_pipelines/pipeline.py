@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from braking_model.config import TrainConfig
 from kfp import compiler, dsl, kubernetes
 from kfp.dsl import graph_component
 from kfp.dsl.python_component import PythonComponent
 
+from braking_model.config import TrainConfig
 from braking_pipelines import components
 from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
 
@@ -95,7 +95,9 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             )
             _as_training(shard.set_display_name("Tune search shard"), config)
 
-        best = step["select_best"](trials=dsl.Collected(shard.outputs["trials"]))
+        best = step["select_best"](
+            trials=dsl.Collected(shard.outputs["trials"]), gate_thresholds=gate_thresholds
+        )
         best.set_display_name("Select best trial")
 
         trained = step["train_model"](

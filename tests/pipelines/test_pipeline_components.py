@@ -74,7 +74,7 @@ def test_training_steps_chain_from_data_to_a_gated_model(tmp_path, tiny_search):
     merged = artifact(dsl.Dataset, tmp_path, "merged")
     search = artifact(dsl.Metrics, tmp_path, "search")
     components.select_best.python_func(
-        trials=shards, best_trial=best, all_trials=merged, metrics=search
+        trials=shards, gate_thresholds={}, best_trial=best, all_trials=merged, metrics=search
     )
     assert search.metadata["trials"] == 3
     assert best.metadata["family"] == "hist_gradient_boosting"
