@@ -86,6 +86,8 @@ def test_each_workbench_is_shaped_like_a_dashboard_workbench(
         assert security["capabilities"]["drop"] == ["ALL"]
         assert "runAsUser" not in security, "OpenShift assigns the UID (restricted SCC)"
         assert claims[name]["metadata"]["labels"]["opendatahub.io/dashboard"] == "true"
+        keep = claims[name]["metadata"]["annotations"]["helm.sh/resource-policy"]
+        assert keep == "keep", "disabling a workbench must not delete its files"
         assert main["resources"]["requests"] and main["resources"]["limits"]
 
 
