@@ -1,9 +1,200 @@
-"""Commands of this stage for the `braking` CLI."""
+"""Commands of the serving stage: serve, predict, deploy, stack."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from braking_serving.config import DEFAULT_MODEL_NAME
+from braking_serving.deploy_cli import deploy_app
+
+stack_app = typer.Typer(help="The embedded stack: model registry + inference server.")
+
+
+def _read_token(token_file: Path | None) -> str | None:
+    return token_file.read_text().strip() if token_file else None
+
+
+def serve(
+    model_dir: list[Path] = typer.Option(
+        [], "--model-dir", help="folder written by `braking train` (holds model.onnx); repeatable"
+    ),
+    name: list[str] = typer.Option(
+        [], "--name", help="model name for each --model-dir (the InferenceService name)"
+    ),
+    model_repository: Path | None = typer.Option(
+        None,
+        help="OVMS-style repository <dir>/<name>/<version>/model.onnx to serve",
+        envvar="BRAKING_SERVING_MODEL_REPOSITORY",
+    ),
+    host: str = typer.Option("127.0.0.1", help="interface to bind", envvar="BRAKING_SERVING_HOST"),
+    port: int = typer.Option(8081, help="TCP port (0 = any free)", envvar="BRAKING_SERVING_PORT"),
+    workers: int = typer.Option(1, help="server processes", envvar="BRAKING_SERVING_WORKERS"),
+    token_file: Path | None = typer.Option(
+        None,
+        help="file holding the bearer token clients must send",
+        envvar="BRAKING_SERVING_TOKEN_FILE",
+    ),
+    max_body_bytes: int = typer.Option(
+        8 * 1024 * 1024,
+        help="largest accepted request body",
+        envvar="BRAKING_SERVING_MAX_BODY_BYTES",
+    ),
+    metrics: bool = typer.Option(True, help="serve Prometheus metrics at /metrics"),
+) -> None:
+    """Serve ONNX models over the Open Inference Protocol (KServe V2 REST)."""
+    from braking_serving.config import ServerConfig
+    from braking_serving.runner import PortInUseError, run_server
+
+    names = name or ([DEFAULT_MODEL_NAME] if len(model_dir) == 1 else [])
+    if len(names) != len(model_dir):
+        raise typer.BadParameter("give one --name per --model-dir", param_hint="--name")
+    if not model_dir and model_repository is None:
+        raise typer.BadParameter("give --model-dir or --model-repository")
+    try:
+        config = ServerConfig(
+            host=host,
+            port=port,
+            workers=workers,
+            models=dict(zip(names, model_dir, strict=True)),
+            model_repository=model_repository,
+            token=_read_token(token_file),
+            max_body_bytes=max_body_bytes,
+            metrics=metrics,
+        )
+        run_server(config, on_ready=lambda url: typer.echo(f"serving on {url}", err=True))
+    except (PortInUseError, ValueError) as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+def predict(
+    url: str = typer.Option(
+        "http://127.0.0.1:8081/v2/models/braking-distance",
+        help="model URL .../v2/models/<name> (local server or InferenceService)",
+        envvar="BRAKING_PREDICT_URL",
+    ),
+    features: tuple[float, float, float, float, float, float, float] = typer.Option(
+        ...,
+        help="other_bottom other_left other_right other_top other_speed your_speed "
+        "road_friction (pixels, km/h, friction)",
+    ),
+    threshold: float = typer.Option(0.5, help="brake hard above this brake amount"),
+    token_file: Path | None = typer.Option(
+        None, help="file holding the bearer token", envvar="BRAKING_PREDICT_TOKEN_FILE"
+    ),
+    ca_bundle: Path | None = typer.Option(
+        None, help="CA bundle to trust for https", envvar="BRAKING_PREDICT_CA_BUNDLE"
+    ),
+) -> None:
+    """Ask the served model how hard to brake for one sensor reading."""
+    from braking_serving.client import InferenceClient, InferenceError
+
+    try:
+        with InferenceClient(url, token=_read_token(token_file), ca_bundle=ca_bundle) as client:
+            amount = float(client.predict(list(features))[0])
+    except (InferenceError, ValueError, OSError) as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    decision = "brake hard" if amount > threshold else "no hard braking"
+    typer.echo(f"brake amount: {amount:.3f} -> {decision} (threshold {threshold})")
+
+
+def _given(**options: object) -> dict:
+    """Only the options given on the command line: the rest come from env vars / defaults."""
+    return {key: value for key, value in options.items() if value not in (None, ())}
+
+
+def _stack_config(**options: object):
+    from braking_serving.config import StackConfig
+
+    return StackConfig(**_given(**options))
+
+
+DirOption = typer.Option(None, "--dir", help="state dir [env BRAKING_STACK_DIR; ./.braking-stack]")
+ServiceOption = typer.Option(
+    (), "--service", help="only this service (registry, serving); repeatable [default: both]"
+)
+
+
+@stack_app.command("up")
+def stack_up_command(
+    state_dir: Path | None = DirOption,
+    host: str | None = typer.Option(None, help="interface [env BRAKING_STACK_HOST; 127.0.0.1]"),
+    registry_port: int | None = typer.Option(
+        None, help="registry port [env BRAKING_STACK_REGISTRY_PORT; 8080]"
+    ),
+    serving_port: int | None = typer.Option(
+        None, help="inference server port [env BRAKING_STACK_SERVING_PORT; 8081]"
+    ),
+    workers: int | None = typer.Option(
+        None, help="inference server processes [env BRAKING_STACK_SERVING_WORKERS; 1]"
+    ),
+    token_file: Path | None = typer.Option(
+        None, help="bearer token both servers require [env BRAKING_STACK_TOKEN holds the token]"
+    ),
+    service: list[str] = ServiceOption,
+) -> None:
+    """Start the model registry and the inference server in the background (idempotent)."""
+    from braking_serving.stack import StackError, stack_up
+
+    config = _stack_config(
+        dir=state_dir,
+        host=host,
+        registry_port=registry_port,
+        serving_port=serving_port,
+        serving_workers=workers,
+        token=_read_token(token_file),
+        services=tuple(service),
+    )
+    try:
+        status = stack_up(config)
+    except StackError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    _print_status(status)
+
+
+def _print_status(status) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("service", "url", "pid", "state", "log", title=f"stack in {status.state_dir}")
+    for item in status.services.values():
+        state = "[green]healthy" if item.healthy else "[red]down"
+        table.add_row(item.name, item.url, str(item.pid or "-"), state, str(item.log))
+    Console().print(table)
+    Console().print(f"model repository: {status.model_repository}")
+
+
+@stack_app.command("status")
+def stack_status_command(
+    state_dir: Path | None = DirOption, service: list[str] = ServiceOption
+) -> None:
+    """Show each service's URL, pid and health; exit 1 unless all are healthy."""
+    from braking_serving.stack import stack_status
+
+    status = stack_status(_stack_config(dir=state_dir, services=tuple(service)))
+    _print_status(status)
+    if not status.healthy:
+        raise typer.Exit(1)
+
+
+@stack_app.command("down")
+def stack_down_command(
+    state_dir: Path | None = DirOption, service: list[str] = ServiceOption
+) -> None:
+    """Stop the stack's services (data and logs stay in the state dir)."""
+    from braking_serving.stack import stack_down
+
+    stopped = stack_down(_stack_config(dir=state_dir, services=tuple(service)))
+    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the `braking` app."""
+    app.command()(serve)
+    app.command()(predict)
+    app.add_typer(stack_app, name="stack")
+    app.add_typer(deploy_app, name="deploy")

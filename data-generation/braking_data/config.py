@@ -83,8 +83,8 @@ class GenerationConfig(BaseModel):
     vehicle_height_m: NormalClipped = NormalClipped(mean=1.5, std=0.15, low=1.2, high=2.2)
     lateral_offset_m: NormalClipped = NormalClipped(mean=0.0, std=0.4, low=-1.2, high=1.2)
     box_noise_px: float = Field(1.5, ge=0.0, description="std of each box edge")
-    speed_noise_kmh: float = Field(1.0, ge=0.0, description="std of each radar speed")
-    friction_noise: float = Field(0.03, ge=0.0, description="std of the friction sensor")
+    speed_noise_kmh: float = Field(0.3, ge=0.0, description="std of each radar speed")
+    friction_noise: float = Field(0.02, ge=0.0, description="std of the friction sensor")
     start_time: datetime = Field(
         datetime(2026, 1, 1, tzinfo=UTC), description="timestamp of row 0 (timezone-aware)"
     )
@@ -104,6 +104,20 @@ class GenerationConfig(BaseModel):
             raise ValueError(f"unknown road conditions {unknown}; expected {ROAD_CONDITIONS}")
         if sum(mix.share for mix in value.values()) <= 0.0:
             raise ValueError("road condition shares must sum to more than 0")
+        return value
+
+    @field_validator("camera")
+    @classmethod
+    def _sensible_camera(cls, value: Camera) -> Camera:
+        if value.focal_length_px <= 0 or value.height_m <= 0:
+            raise ValueError(f"camera focal length and height must be > 0, got {value}")
+        return value
+
+    @field_validator("braking")
+    @classmethod
+    def _sensible_braking(cls, value: BrakingSystem) -> BrakingSystem:
+        if value.reaction_time_s < 0 or value.safety_margin_m < 0:
+            raise ValueError(f"reaction time and safety margin must be >= 0, got {value}")
         return value
 
     @field_validator("distance_m")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -224,16 +225,26 @@ def write_dataset(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        with pq.ParquetWriter(tmp_name, schema, **PARQUET_WRITER_OPTIONS) as writer:
+        # One writer thread: Parquet encoding and zstd release the GIL, so chunk k is
+        # compressed while chunk k+1 is generated. At most two chunks are alive at once,
+        # and chunks are written in order, so the bytes do not change.
+        with (
+            pq.ParquetWriter(tmp_name, schema, **PARQUET_WRITER_OPTIONS) as writer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer") as pool,
+        ):
+            pending: Future[None] | None = None
             for first in range(0, len(sizes), blocks_per_chunk):
                 chunk = generate_columns(
                     sum(sizes[first : first + blocks_per_chunk]), seed, config, first_block=first
                 )
                 tally.add(chunk[CONDITION_COLUMN], chunk[LABEL_COLUMN])
-                writer.write_table(
-                    columns_to_table(chunk, schema), row_group_size=config.block_rows
-                )
-                bar.update(len(chunk[LABEL_COLUMN]))
+                table = columns_to_table(chunk, schema)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write_table, table, row_group_size=config.block_rows)
+                bar.update(table.num_rows)
+            if pending is not None:
+                pending.result()
         chmod_like_new_file(tmp_name)
         os.replace(tmp_name, target)
     except BaseException:

@@ -51,6 +51,10 @@ class K8sTools:
         """`helm template <release> <chart> <args>`: the rendered YAML."""
         return run([str(self.helm), "template", *args, str(chart)])
 
+    def helm_lint(self, chart: Path, *args: str) -> str:
+        """`helm lint <chart> <args>`: the lint report (raises ToolFailed when it fails)."""
+        return run([str(self.helm), "lint", str(chart), *args])
+
 
 class ToolFailed(RuntimeError):
     """kubectl/helm/npm exited non-zero; the message carries the command and its stderr."""

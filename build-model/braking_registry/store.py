@@ -1,0 +1,307 @@
+"""SQLite persistence of registry resources (WAL mode, safe for many writer processes).
+
+One table holds every resource kind. Scalar columns carry what the API searches, orders and
+keeps unique (name within its parent, externalId within its kind); `body` holds the rest as
+JSON. Ids come from AUTOINCREMENT, so they are monotonic and never reused, like upstream's.
+Writes run in `BEGIN IMMEDIATE` transactions and wait on `busy_timeout`, so concurrent
+writers (threads of one server or several processes on one file) queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REGISTERED_MODEL = "registered_model"
+MODEL_VERSION = "model_version"
+ARTIFACT = "artifact"
+
+ORDER_COLUMNS = {"ID": "id", "CREATE_TIME": "create_time", "LAST_UPDATE_TIME": "update_time"}
+MAX_PAGE_SIZE = 1000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    type TEXT NOT NULL,
+    name TEXT,
+    external_id TEXT,
+    parent_id INTEGER,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS resources_name_in_parent
+    ON resources (kind, type, ifnull(parent_id, 0), name) WHERE name IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS resources_external_id
+    ON resources (kind, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (kind, parent_id, id);
+CREATE INDEX IF NOT EXISTS resources_by_create ON resources (kind, create_time, id);
+CREATE INDEX IF NOT EXISTS resources_by_update ON resources (kind, update_time, id);
+"""
+
+
+class NotFound(LookupError):
+    """No resource matches."""
+
+
+class Conflict(ValueError):
+    """A name or externalId is already taken in its scope."""
+
+
+class BadPageToken(ValueError):
+    """A nextPageToken this store did not issue."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One stored resource."""
+
+    id: int
+    kind: str
+    type: str
+    name: str | None
+    external_id: str | None
+    parent_id: int | None
+    create_time: int
+    update_time: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing; `next_page_token` is empty on the last page."""
+
+    rows: list[Row]
+    next_page_token: str
+    page_size: int
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _encode_token(order: str, value: int, last_id: int) -> str:
+    raw = json.dumps([order, value, last_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, order: str) -> tuple[int, int]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        token_order, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        if token_order != order or not isinstance(value, int) or not isinstance(last_id, int):
+            raise ValueError(token_order)
+    except (ValueError, TypeError) as error:
+        raise BadPageToken(
+            f"{token!r} is not a token issued for orderBy={order}; pass the nextPageToken "
+            "of the previous page unchanged"
+        ) from error
+    return value, last_id
+
+
+class RegistryStore:
+    """Thread-safe access to one registry database file (one connection per thread)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._connection().executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def create(
+        self,
+        kind: str,
+        type_: str,
+        body: dict[str, Any],
+        *,
+        name: str | None = None,
+        external_id: str | None = None,
+        parent_id: int | None = None,
+    ) -> Row:
+        """Insert a resource; `Conflict` when its name or externalId is taken."""
+        now = _now_ms()
+        try:
+            with self._write() as db:
+                cursor = db.execute(
+                    "INSERT INTO resources (kind, type, name, external_id, parent_id, "
+                    "create_time, update_time, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (kind, type_, name, external_id, parent_id, now, now, json.dumps(body)),
+                )
+                new_id = cursor.lastrowid
+        except sqlite3.IntegrityError as error:
+            raise Conflict(self._conflict_message(kind, type_, name, external_id)) from error
+        return Row(new_id, kind, type_, name, external_id, parent_id, now, now, body)
+
+    def update(
+        self,
+        kind: str,
+        resource_id: int,
+        body: dict[str, Any],
+        *,
+        external_id: str | None,
+        parent_id: int | None,
+    ) -> Row:
+        """Replace a resource's body, externalId and parent; bump its update time."""
+        now = _now_ms()
+        try:
+            with self._write() as db:
+                cursor = db.execute(
+                    "UPDATE resources SET body = ?, external_id = ?, parent_id = ?, "
+                    "update_time = max(?, create_time) WHERE kind = ? AND id = ?",
+                    (json.dumps(body), external_id, parent_id, now, kind, resource_id),
+                )
+                if cursor.rowcount == 0:
+                    raise NotFound(resource_id)
+        except sqlite3.IntegrityError as error:
+            current = self.get(kind, resource_id)
+            raise Conflict(
+                self._conflict_message(kind, current.type, current.name, external_id)
+            ) from error
+        return self.get(kind, resource_id)
+
+    @staticmethod
+    def _conflict_message(kind: str, type_: str, name: str | None, external_id: str | None) -> str:
+        what = type_ if kind == ARTIFACT else kind
+        return (
+            f"a {what} with name {name!r} already exists in the same scope, "
+            f"or externalId {external_id!r} is already used by another {kind}"
+        )
+
+    def get(self, kind: str, resource_id: int) -> Row:
+        """The resource with this id; `NotFound` otherwise."""
+        row = (
+            self._connection()
+            .execute("SELECT * FROM resources WHERE kind = ? AND id = ?", (kind, resource_id))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(resource_id)
+        return self._row(row)
+
+    def find(
+        self,
+        kind: str,
+        *,
+        type_: str | None = None,
+        name: str | None = None,
+        external_id: str | None = None,
+        parent_id: int | None = None,
+    ) -> Row:
+        """The first resource (lowest id) matching every given criterion."""
+        where, params = self._filters(kind, type_, name, external_id, parent_id)
+        row = (
+            self._connection()
+            .execute(f"SELECT * FROM resources WHERE {where} ORDER BY id LIMIT 1", params)
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(name or external_id)
+        return self._row(row)
+
+    def list(
+        self,
+        kind: str,
+        *,
+        type_: str | None = None,
+        name: str | None = None,
+        external_id: str | None = None,
+        parent_id: int | None = None,
+        order_by: str = "ID",
+        descending: bool = False,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> Page:
+        """A page of resources, keyset-paginated on (order column, id)."""
+        column = ORDER_COLUMNS[order_by]
+        page_size = min(page_size, MAX_PAGE_SIZE)
+        where, params = self._filters(kind, type_, name, external_id, parent_id)
+        if page_token:
+            value, last_id = _decode_token(page_token, order_by)
+            op = "<" if descending else ">"
+            where += f" AND ({column} {op} ? OR ({column} = ? AND id {op} ?))"
+            params += [value, value, last_id]
+        direction = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT * FROM resources WHERE {where} "
+            f"ORDER BY {column} {direction}, id {direction} LIMIT ?"
+        )
+        fetched = self._connection().execute(sql, [*params, page_size + 1]).fetchall()
+        rows = [self._row(row) for row in fetched[:page_size]]
+        token = ""
+        if len(fetched) > page_size:
+            last = rows[-1]
+            token = _encode_token(order_by, getattr(last, column), last.id)
+        return Page(rows, token, page_size)
+
+    @staticmethod
+    def _filters(
+        kind: str,
+        type_: str | None,
+        name: str | None,
+        external_id: str | None,
+        parent_id: int | None,
+    ) -> tuple[str, list[Any]]:
+        clauses, params = ["kind = ?"], [kind]
+        for column, value in (
+            ("type", type_),
+            ("name", name),
+            ("external_id", external_id),
+            ("parent_id", parent_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return " AND ".join(clauses), params
+
+    @staticmethod
+    def _row(row: tuple[Any, ...]) -> Row:
+        *scalars, body = row
+        return Row(*scalars, json.loads(body))
+
+    def count(self, kind: str) -> int:
+        """How many resources of a kind are stored."""
+        sql = "SELECT count(*) FROM resources WHERE kind = ?"
+        return self._connection().execute(sql, (kind,)).fetchone()[0]

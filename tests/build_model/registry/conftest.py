@@ -1,0 +1,186 @@
+"""Fixtures for the registry tests: a real embedded server on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from braking_registry.server import create_app
+from braking_registry.spec import API_PREFIX
+
+
+@dataclass
+class RunningRegistry:
+    """An embedded registry served by uvicorn in a background thread."""
+
+    port: int
+    db: Path
+    token: str | None
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return self.url + API_PREFIX
+
+    def http(self) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=30)
+
+    def client(self):
+        """The official `model-registry` client pointed at this server."""
+        from model_registry import ModelRegistry
+
+        with warnings.catch_warnings():  # "User access token is missing" on an open server
+            warnings.simplefilter("ignore", UserWarning)
+            return ModelRegistry(
+                "http://127.0.0.1",
+                self.port,
+                author="tests",
+                is_secure=False,
+                user_token=self.token,
+            )
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_registry(db: Path, token: str | None = None) -> RunningRegistry:
+    """Serve `db` on 127.0.0.1, port chosen by the OS; returns once it accepts requests."""
+    config = uvicorn.Config(
+        create_app(db, token=token), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="registry-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the embedded registry did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return RunningRegistry(port, db, token, server, thread)
+
+
+@pytest.fixture
+def registry_factory(tmp_path: Path) -> Iterator[Callable[..., RunningRegistry]]:
+    """Start registries on demand (e.g. twice on one db to test restarts); all stop at teardown."""
+    started: list[RunningRegistry] = []
+
+    def factory(db: Path | None = None, token: str | None = None) -> RunningRegistry:
+        registry = start_registry(db or tmp_path / "registry.db", token)
+        started.append(registry)
+        return registry
+
+    yield factory
+    for registry in started:
+        registry.stop()
+
+
+@pytest.fixture
+def registry(registry_factory) -> RunningRegistry:
+    """An open (no token) registry on a fresh database."""
+    return registry_factory()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_client_warnings(caplog):
+    # The official client warns that a random test port "is not 80"; irrelevant here.
+    logging.getLogger("model-registry").setLevel(logging.ERROR)
+
+
+def write_onnx_model(model_dir: Path, seed: int) -> Path:
+    """A tiny real ONNX regressor on 7 features (input `sensor_features`) plus metrics.json."""
+    import numpy as np
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(seed)
+    features = rng.random((32, 7), dtype=np.float32)
+    target = features @ rng.random(7, dtype=np.float32)
+    estimator = LinearRegression().fit(features, target)
+    inputs = [("sensor_features", FloatTensorType([None, 7]))]
+    onnx_model = convert_sklearn(estimator, initial_types=inputs, target_opset=17)
+    onnx_model.graph.name = f"braking-{seed}"  # skl2onnx picks a random uuid: not reproducible
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    metrics = {
+        "test": {"mae": 0.01 * seed, "r2": 0.99},
+        "cv_score": 0.98,
+        "n_train": 32,
+        "params": {"family": "linear", "fit_intercept": True},
+        "dataset_sha256": f"{seed:064x}",
+    }
+    (model_dir / "metrics.json").write_text(json.dumps(metrics))
+    (model_dir / "gate.json").write_text(json.dumps({"passed": True, "reasons": []}))
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def _model_dirs(tmp_path_factory) -> Callable[[int], Path]:
+    built: dict[int, Path] = {}
+
+    def build(seed: int) -> Path:
+        if seed not in built:
+            built[seed] = write_onnx_model(tmp_path_factory.mktemp(f"model-{seed}"), seed)
+        return built[seed]
+
+    return build
+
+
+@pytest.fixture
+def model_dir_factory(_model_dirs, tmp_path: Path) -> Callable[[int], Path]:
+    """A fresh copy of the MODEL_DIR for `seed` (distinct real ONNX models per seed)."""
+
+    def copy(seed: int) -> Path:
+        target = tmp_path / f"model-{seed}"
+        if not target.exists():
+            shutil.copytree(_model_dirs(seed), target)
+        return target
+
+    return copy
+
+
+def load_reference_spec(path: Path) -> dict:
+    import yaml
+
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+
+
+def response_schema_name(spec: dict, method: str, path: str, status: int) -> str | None:
+    """The schema the spec declares for this operation's `status` response (None: undeclared)."""
+    operation = spec["paths"].get(path, {}).get(method.lower())
+    response = operation["responses"].get(str(status)) if operation else None
+    if response is None:
+        return None
+    if "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+
+def response_violations(spec: dict, method: str, path: str, status: int, body) -> list[str]:
+    """Why `body` breaks the declared response schema (OpenAPI discriminator semantics)."""
+    from braking_registry.spec import json_schema_validator
+
+    name = response_schema_name(spec, method, path, status)
+    if name is None:
+        return [f"status {status} is not declared for {method.upper()} {path}"]
+    errors = json_schema_validator(spec, name).iter_errors(body)
+    return [f"{'.'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors]

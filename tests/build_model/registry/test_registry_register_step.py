@@ -1,0 +1,137 @@
+"""The registration step records a real ONNX model with its metadata, idempotently."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from typer.testing import CliRunner
+
+from braking_cli.main import app
+from braking_registry.register import (
+    RegistrationConfig,
+    RegistrationError,
+    model_sha256,
+    register_model,
+    storage_location,
+)
+
+
+def _config(registry, **overrides) -> RegistrationConfig:
+    settings = {
+        "server_address": "http://127.0.0.1",
+        "port": registry.port,
+        "token": registry.token,
+    }
+    return RegistrationConfig(**{**settings, **overrides})
+
+
+def test_registers_onnx_model_with_metadata(registry, model_dir_factory):
+    model_dir = model_dir_factory(1)
+
+    result = register_model(model_dir, _config(registry), run_id="run-7", source_revision="abc123")
+
+    assert result.created and result.version_name == "1"
+    assert result.uri == model_dir.resolve().as_uri()
+    client = registry.client()
+    version = client.get_model_version("braking-distance", "1")
+    assert version.id == result.model_version_id
+    properties = version.custom_properties
+    assert properties["model_sha256"] == model_sha256(model_dir)
+    assert properties["metric.test.mae"] == pytest.approx(0.01)
+    assert properties["metric.cv_score"] == pytest.approx(0.98)
+    assert json.loads(properties["training_params"]) == {"family": "linear", "fit_intercept": True}
+    assert properties["dataset_sha256"] == f"{1:064x}"
+    assert properties["gate_passed"] is True
+    assert (properties["pipeline_run_id"], properties["source_revision"]) == ("run-7", "abc123")
+    artifact = client.get_model_artifact("braking-distance", "1")
+    assert artifact.id == result.model_artifact_id
+    assert (artifact.model_format_name, artifact.model_format_version) == ("onnx", "1")
+    assert artifact.model_source_id == "run-7"
+
+
+def test_same_model_bytes_return_the_existing_version(registry, model_dir_factory):
+    config = _config(registry)
+    first = register_model(model_dir_factory(1), config)
+    again = register_model(model_dir_factory(1), config, run_id="a-retry")
+    other = register_model(model_dir_factory(2), config)
+
+    assert not again.created
+    assert (again.model_version_id, again.version_name) == (first.model_version_id, "1")
+    assert other.created and other.version_name == "2"
+    assert [v.name for v in registry.client().get_model_versions("braking-distance")] == ["1", "2"]
+
+
+def test_concurrent_registrations_get_distinct_version_names(registry, model_dir_factory):
+    model_dirs = [model_dir_factory(seed) for seed in range(1, 5)]
+    config = _config(registry, model_name="raced")
+
+    with ThreadPoolExecutor(len(model_dirs)) as pool:
+        results = list(pool.map(lambda d: register_model(d, config), model_dirs))
+
+    assert all(r.created for r in results)
+    assert sorted(r.version_name for r in results) == ["1", "2", "3", "4"]
+    assert len({r.model_version_id for r in results}) == 4
+
+
+def test_template_names_and_s3_location(registry, model_dir_factory, monkeypatch):
+    monkeypatch.delenv("AWS_S3_BUCKET", raising=False)
+    model_dir = model_dir_factory(3)
+    config = _config(
+        registry,
+        version_template="v-{hash8}",
+        storage="s3",
+        s3_bucket="models",
+        s3_endpoint="https://s3.example:443",
+        s3_region="us-east-1",
+        storage_key="aws-connection-models",
+    )
+    sha = model_sha256(model_dir)
+
+    result = register_model(model_dir, config)
+
+    assert result.version_name == f"v-{sha[:8]}"
+    uri, path = storage_location(model_dir, config)
+    assert path == f"models/braking-distance/{sha[:12]}"
+    assert uri == f"s3://models/{path}?endpoint=https://s3.example:443&defaultRegion=us-east-1"
+    artifact = registry.client().get_model_artifact("braking-distance", result.version_name)
+    assert (artifact.uri, artifact.storage_key, artifact.storage_path) == (
+        uri, "aws-connection-models", path,
+    )  # fmt: skip
+
+
+def test_token_protected_registry(registry_factory, model_dir_factory, tmp_path):
+    registry = registry_factory(tmp_path / "secure.db", token="t0ken")
+    token_file = tmp_path / "token"
+    token_file.write_text("t0ken\n")
+    result = register_model(
+        model_dir_factory(1), _config(registry, token=None, token_file=token_file)
+    )
+    assert result.created
+    with pytest.raises(RegistrationError, match="401"):
+        register_model(model_dir_factory(2), _config(registry, token="wrong"))
+
+
+def test_bad_inputs_fail_clearly(registry, tmp_path):
+    with pytest.raises(RegistrationError, match=r"no model\.onnx"):
+        register_model(tmp_path, _config(registry))
+    with pytest.raises(ValueError, match="server_address"):
+        RegistrationConfig(server_address="127.0.0.1")
+    with pytest.raises(ValueError, match="storage_key"):
+        RegistrationConfig(storage="s3", s3_bucket="b")
+
+
+def test_cli_register_prints_the_ids(registry, model_dir_factory):
+    model_dir = model_dir_factory(5)
+    args = ["register", "--model", str(model_dir), "--registry-url", registry.url]
+
+    first = CliRunner().invoke(app, args)
+    second = CliRunner().invoke(app, args)
+
+    assert first.exit_code == 0, first.output
+    assert "registered: braking-distance version 1" in first.output
+    assert "model_version_id=" in first.output and "model_artifact_id=" in first.output
+    assert "already registered" in second.output
+    missing = CliRunner().invoke(app, ["register", "--model", str(model_dir.parent / "nope")])
+    assert missing.exit_code == 2 and "no model.onnx" in missing.output
