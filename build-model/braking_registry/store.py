@@ -77,6 +77,27 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Criteria:
+    """What a lookup matches: one kind, optionally narrowed by type, name, externalId, parent."""
+
+    kind: str
+    type: str | None = None
+    name: str | None = None
+    external_id: str | None = None
+    parent_id: int | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL condition and parameters."""
+        clauses, params = ["kind = ?"], [self.kind]
+        for column in ("type", "name", "external_id", "parent_id"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a listing; `next_page_token` is empty on the last page."""
 
@@ -221,34 +242,19 @@ class RegistryStore:
             raise NotFound(resource_id)
         return self._row(row)
 
-    def find(
-        self,
-        kind: str,
-        *,
-        type_: str | None = None,
-        name: str | None = None,
-        external_id: str | None = None,
-        parent_id: int | None = None,
-    ) -> Row:
-        """The first resource (lowest id) matching every given criterion."""
-        where, params = self._filters(kind, type_, name, external_id, parent_id)
-        row = (
-            self._connection()
-            .execute(f"SELECT * FROM resources WHERE {where} ORDER BY id LIMIT 1", params)
-            .fetchone()
-        )
+    def find(self, criteria: Criteria) -> Row:
+        """The first resource (lowest id) matching `criteria`; `NotFound` otherwise."""
+        where, params = criteria.where()
+        sql = f"SELECT * FROM resources WHERE {where} ORDER BY id LIMIT 1"
+        row = self._connection().execute(sql, params).fetchone()
         if row is None:
-            raise NotFound(name or external_id)
+            raise NotFound(criteria.name or criteria.external_id)
         return self._row(row)
 
     def list(
         self,
-        kind: str,
+        criteria: Criteria,
         *,
-        type_: str | None = None,
-        name: str | None = None,
-        external_id: str | None = None,
-        parent_id: int | None = None,
         order_by: str = "ID",
         descending: bool = False,
         page_size: int = 100,
@@ -257,7 +263,7 @@ class RegistryStore:
         """A page of resources, keyset-paginated on (order column, id)."""
         column = ORDER_COLUMNS[order_by]
         page_size = min(page_size, MAX_PAGE_SIZE)
-        where, params = self._filters(kind, type_, name, external_id, parent_id)
+        where, params = criteria.where()
         if page_token:
             value, last_id = _decode_token(page_token, order_by)
             op = "<" if descending else ">"
@@ -275,26 +281,6 @@ class RegistryStore:
             last = rows[-1]
             token = _encode_token(order_by, getattr(last, column), last.id)
         return Page(rows, token, page_size)
-
-    @staticmethod
-    def _filters(
-        kind: str,
-        type_: str | None,
-        name: str | None,
-        external_id: str | None,
-        parent_id: int | None,
-    ) -> tuple[str, list[Any]]:
-        clauses, params = ["kind = ?"], [kind]
-        for column, value in (
-            ("type", type_),
-            ("name", name),
-            ("external_id", external_id),
-            ("parent_id", parent_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        return " AND ".join(clauses), params
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Row:
