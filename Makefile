@@ -25,9 +25,9 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/uv
 venv: $(STAMP) ## create .venv and install the project with its test tools
 
 run: $(STAMP) ## run the main job: generate data, train, gate, on the embedded stack
-	$(BIN)/braking generate --rows 200000 --seed 7 --output $(OUT)/data/train.parquet
-	$(BIN)/braking train --data $(OUT)/data/train.parquet --output $(OUT)/model
-	$(BIN)/braking validate --model $(OUT)/model --data $(OUT)/data/train.parquet
+	$(BIN)/braking generate --rows 200000 --seed 7 --output $(OUT)/data/sensor.parquet
+	$(BIN)/braking train --data $(OUT)/data/sensor.parquet --output $(OUT)/model --split-dir $(OUT)/data
+	$(BIN)/braking validate --model $(OUT)/model --data $(OUT)/data/test.parquet
 
 test: $(STAMP) ## run every test, end-to-end ones included
 	$(BIN)/python -m pytest

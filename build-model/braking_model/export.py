@@ -1,0 +1,121 @@
+"""ONNX export of the fitted pipeline, with a parity check against scikit-learn.
+
+The served graph takes the raw contract features (`sensor_features`, FP32 [N, 7]) and returns
+`brake_amount` (FP32 [N, 1], in [0, 1]); feature engineering and the no-phantom-braking
+constraint are inside it (custom converters in `features` and `estimator`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime
+    from sklearn.pipeline import Pipeline
+
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+PARITY_TOLERANCE = 1e-3
+
+
+class ParityError(RuntimeError):
+    """The ONNX graph and the scikit-learn pipeline disagree beyond the tolerance."""
+
+
+def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.ModelProto:
+    """Convert the fitted raw-features pipeline; `metadata` lands in metadata_props
+    (non-string values as JSON)."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    from braking_model.estimator import register_onnx_converters
+
+    register_onnx_converters()
+    model = convert_sklearn(
+        pipeline,
+        name="braking_distance",
+        initial_types=[(INPUT_TENSOR, FloatTensorType([None, len(FEATURE_COLUMNS)]))],
+        final_types=[(OUTPUT_TENSOR, FloatTensorType([None, 1]))],
+        target_opset=TARGET_OPSET,
+    )
+    model.producer_name = "braking-distance"
+    model.doc_string = (
+        f"Brake amount in [0, 1] from raw sensor features {', '.join(FEATURE_COLUMNS)}."
+    )
+    set_metadata(model, {"feature_names": list(FEATURE_COLUMNS), **(metadata or {})})
+    return model
+
+
+def set_metadata(model: onnx.ModelProto, metadata: dict[str, Any]) -> None:
+    """Add or replace metadata_props entries (non-string values stored as JSON)."""
+    values = {
+        k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in metadata.items()
+    }
+    kept = [p for p in model.metadata_props if p.key not in values]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in values.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def session(model: onnx.ModelProto | str | os.PathLike[str], threads: int | None = None):
+    """An onnxruntime CPU session on a model proto or file."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    source = str(model) if isinstance(model, str | os.PathLike) else model.SerializeToString()
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def onnx_predict(sess: onnxruntime.InferenceSession, X: np.ndarray) -> np.ndarray:
+    """Brake amounts [N] from raw features [N, 7]."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return sess.run([OUTPUT_TENSOR], {INPUT_TENSOR: X})[0].reshape(-1)
+
+
+def parity_max_abs(pipeline: Pipeline, sess, X: np.ndarray) -> float:
+    """Largest |ONNX - scikit-learn| prediction on X."""
+    if len(X) == 0:
+        return 0.0
+    expected = np.asarray(pipeline.predict(X), dtype=np.float64).reshape(-1)
+    return float(np.max(np.abs(onnx_predict(sess, X) - expected)))
+
+
+def check_parity(
+    pipeline: Pipeline, sess, X: np.ndarray, tolerance: float = PARITY_TOLERANCE
+) -> float:
+    """`parity_max_abs`, raising ParityError when it exceeds `tolerance`."""
+    worst = parity_max_abs(pipeline, sess, X)
+    if not worst <= tolerance:
+        raise ParityError(
+            f"ONNX and scikit-learn predictions differ by up to {worst:.3g} on {len(X)} rows "
+            f"(tolerance {tolerance:g}); refusing to export a graph that is not the model"
+        )
+    return worst
+
+
+def save(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
+    import onnx
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(target))
+    return target

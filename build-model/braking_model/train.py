@@ -1,0 +1,146 @@
+"""Refit the best candidate, export it to ONNX and write MODEL_DIR; `train_model` runs the
+whole stage (time split -> search -> refit -> export -> report) in-process.
+
+MODEL_DIR: model.onnx, model.joblib, metrics.json, trials.csv, model_card.md, plots/*.png.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_model.config import TrainConfig
+from braking_model.tune import (
+    BestTrial,
+    Candidate,
+    features_and_label,
+    merge_trials,
+    quiet_convergence,
+    read_frame,
+    select_best,
+    split_by_time,
+    tune_shard,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ONNX_FILE, JOBLIB_FILE, TRIALS_FILE = "model.onnx", "model.joblib", "trials.csv"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training produced: where, which candidate won and how it scored on the test set."""
+
+    model_dir: Path
+    best: BestTrial
+    metrics: dict[str, Any]
+    training_data_sha256: str
+    train_rows: int
+    test_rows: int
+    files: list[str] = field(default_factory=list)
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fit_and_export(
+    train_path: str | os.PathLike[str],
+    test_path: str | os.PathLike[str],
+    best: BestTrial,
+    output_dir: str | os.PathLike[str],
+    config: TrainConfig | None = None,
+    trials: Sequence[pd.DataFrame] | pd.DataFrame | None = None,
+) -> TrainResult:
+    """Refit `best` on all of `train_path`, export and parity-check the ONNX graph on
+    `test_path`, measure it, and write MODEL_DIR (see module doc)."""
+    import joblib
+
+    from braking_model import export, report
+    from braking_model.estimator import build_pipeline
+    from braking_model.validate import METRICS_FILE, measure
+
+    config = config or TrainConfig()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    train, test = read_frame(train_path), read_frame(test_path)
+    X_train, y_train = features_and_label(train)
+    X_test, _ = features_and_label(test)
+
+    pipeline = build_pipeline(best.family, best.params, config.seed)
+    started = time.perf_counter()
+    with quiet_convergence():
+        pipeline.fit(X_train, y_train)
+    refit_seconds = time.perf_counter() - started
+
+    model = export.to_onnx(pipeline)
+    sess = export.session(model)
+    parity = export.check_parity(pipeline, sess, X_test)
+    metrics, predicted = measure(test, lambda X: export.onnx_predict(sess, X))
+    metrics.update(onnx_parity_max_abs=parity, refit_time_s=refit_seconds)
+    data_sha256 = sha256_of(train_path)
+    export.set_metadata(
+        model,
+        {
+            "training_data_sha256": data_sha256,
+            "input_tensor": INPUT_TENSOR,
+            "output_tensor": OUTPUT_TENSOR,
+            "model_family": best.family,
+            "hyperparameters": best.params,
+            "metrics": {k: v for k, v in metrics.items() if not isinstance(v, dict)},
+        },
+    )
+    export.save(model, output_dir / ONNX_FILE)
+    joblib.dump(pipeline, output_dir / JOBLIB_FILE)
+
+    summary = {
+        **metrics,
+        "model_family": best.family,
+        "hyperparameters": best.params,
+        "best_trial": best.trial,
+        "best_cv_rmse": best.mean_cv_rmse,
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "training_data_sha256": data_sha256,
+        "feature_names": list(FEATURE_COLUMNS),
+        "seed": config.seed,
+    }
+    (output_dir / METRICS_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    merged = merge_trials(trials) if trials is not None else None
+    if merged is not None:
+        merged.to_csv(output_dir / TRIALS_FILE, index=False)
+    report.write_plots(output_dir, test, predicted, merged)
+    report.write_model_card(output_dir)
+    files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
+    return TrainResult(output_dir, best, metrics, data_sha256, len(train), len(test), files)
+
+
+def train_model(
+    data_path: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    config: TrainConfig | None = None,
+    progress: Callable[[Candidate, dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Time split -> cross-validated search over all candidates -> refit the best -> ONNX,
+    metrics, report. `progress` is called after every trial."""
+    config = config or TrainConfig()
+    with tempfile.TemporaryDirectory(prefix="braking-split-") as scratch:
+        split_dir = Path(config.split_dir) if config.split_dir else Path(scratch)
+        train_path, test_path = split_dir / "train.parquet", split_dir / "test.parquet"
+        split_by_time(data_path, train_path, test_path, config.test_fraction)
+        trials = tune_shard(train_path, config, 0, 1, progress=progress)
+        best = select_best(trials)
+        return fit_and_export(train_path, test_path, best, output_dir, config, trials)
