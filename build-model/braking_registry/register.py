@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -101,13 +102,21 @@ def _read_json(path: Path) -> Any:
 
 
 def _flatten_numbers(prefix: str, value: Any) -> Iterator[tuple[str, float | int]]:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return
+    if isinstance(value, int) and abs(value) > 999_999_999:
+        value = float(value)  # MetadataIntValue holds int32 only
     if isinstance(value, int | float):
         yield prefix, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _flatten_numbers(f"{prefix}.{key}", item)
+
+
+# metrics.json keys (written by braking_model.train) that are lineage, not metrics.
+_PARAM_KEYS = ("hyperparameters", "params", "best_params", "training_params")
+_DATASET_KEYS = ("training_data_sha256", "dataset_sha256")
+_FAMILY_KEYS = ("model_family", "family")
 
 
 def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str | None) -> dict:
@@ -116,12 +125,14 @@ def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str 
     metadata: dict[str, str | int | float | bool] = {HASH_PROPERTY: model_sha256(model_dir)}
     metrics = _read_json(model_dir / "metrics.json") or {}
     for key, value in metrics.items():
-        if key in ("params", "best_params", "training_params"):
+        if key in _PARAM_KEYS:
             metadata["training_params"] = json.dumps(value, sort_keys=True)
-        elif key in ("dataset_sha256", "data_sha256"):
+        elif key in _DATASET_KEYS:
             metadata["dataset_sha256"] = str(value)
-        elif isinstance(value, str) and key in ("family", "model_family", "estimator"):
-            metadata["model_family"] = value
+        elif key in _FAMILY_KEYS:
+            metadata["model_family"] = str(value)
+        elif key == "seed":
+            metadata["training_seed"] = value
         else:
             metadata.update(_flatten_numbers(f"metric.{key}", value))
     gate = _read_json(model_dir / "gate.json")

@@ -43,7 +43,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS resources_name_in_parent
     ON resources (kind, type, ifnull(parent_id, 0), name) WHERE name IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS resources_external_id
     ON resources (kind, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, name, parent_id);
 CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (kind, parent_id, id);
+CREATE INDEX IF NOT EXISTS resources_by_parent_create
+    ON resources (kind, parent_id, create_time, id);
+CREATE INDEX IF NOT EXISTS resources_by_parent_update
+    ON resources (kind, parent_id, update_time, id);
 CREATE INDEX IF NOT EXISTS resources_by_create ON resources (kind, create_time, id);
 CREATE INDEX IF NOT EXISTS resources_by_update ON resources (kind, update_time, id);
 """
@@ -245,7 +250,8 @@ class RegistryStore:
     def find(self, criteria: Criteria) -> Row:
         """The first resource (lowest id) matching `criteria`; `NotFound` otherwise."""
         where, params = criteria.where()
-        sql = f"SELECT * FROM resources WHERE {where} ORDER BY id LIMIT 1"
+        # `+id`: sort the few matches rather than walk an id-ordered index past every row.
+        sql = f"SELECT * FROM resources WHERE {where} ORDER BY +id LIMIT 1"
         row = self._connection().execute(sql, params).fetchone()
         if row is None:
             raise NotFound(criteria.name or criteria.external_id)
