@@ -16,6 +16,7 @@ from braking_registry.store import (
     ARTIFACT,
     MODEL_VERSION,
     REGISTERED_MODEL,
+    Criteria,
     NotFound,
     RegistryStore,
     Row,
@@ -191,13 +192,7 @@ class RegistryService:
         parent = query.get("parentResourceId")
         parent_id = None if parent is None else parse_id(parent, "parentResourceId")
         try:
-            row = self.store.find(
-                kind.kind,
-                type_=artifact_type,
-                name=name,
-                external_id=external_id,
-                parent_id=parent_id,
-            )
+            row = self.store.find(Criteria(kind.kind, artifact_type, name, external_id, parent_id))
         except NotFound:
             criteria = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None)
             raise NotFound(f"no {kind.label} matches {criteria}") from None
@@ -223,12 +218,11 @@ class RegistryService:
             artifact_type = self._enum(query, "artifactType", "ArtifactTypeQueryParam", "")
         if query.get("filterQuery"):
             raise InvalidRequest("filterQuery", "filter queries are not supported by this server")
+        criteria = Criteria(
+            kind.kind, artifact_type, query.get("name"), query.get("externalId"), parent_id
+        )
         page = self.store.list(
-            kind.kind,
-            type_=artifact_type,
-            name=query.get("name"),
-            external_id=query.get("externalId"),
-            parent_id=parent_id,
+            criteria,
             order_by=order_by,
             descending=sort_order == "DESC",
             page_size=page_size,

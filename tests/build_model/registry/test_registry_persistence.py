@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 
-from braking_registry.store import MODEL_VERSION, REGISTERED_MODEL, RegistryStore
+from braking_registry.store import MODEL_VERSION, REGISTERED_MODEL, Criteria, RegistryStore
 
 WRITERS = 8
 PER_WRITER = 12
@@ -78,7 +78,7 @@ def test_eight_processes_on_one_database_file_lose_nothing(tmp_path):
     assert store.count(REGISTERED_MODEL) == WRITERS
     assert store.count(MODEL_VERSION) == WRITERS * PER_WRITER
     for index in range(WRITERS):
-        parent = store.find(REGISTERED_MODEL, name=f"p{index}")
-        versions = store.list(MODEL_VERSION, parent_id=parent.id, page_size=1000).rows
+        parent = store.find(Criteria(REGISTERED_MODEL, name=f"p{index}"))
+        versions = store.list(Criteria(MODEL_VERSION, parent_id=parent.id), page_size=1000).rows
         assert [v.body["n"] for v in versions] == list(range(PER_WRITER))
     store.close()
