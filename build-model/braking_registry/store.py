@@ -231,10 +231,11 @@ class RegistryStore:
     @staticmethod
     def _conflict_message(kind: str, type_: str, name: str | None, external_id: str | None) -> str:
         what = type_ if kind == ARTIFACT else kind
-        return (
-            f"a {what} with name {name!r} already exists in the same scope, "
-            f"or externalId {external_id!r} is already used by another {kind}"
-        )
+        scope = {REGISTERED_MODEL: "registry", MODEL_VERSION: "registered model"}
+        taken = [f"name {name!r} (unique per {scope.get(kind, 'model version')})"]
+        if external_id is not None:
+            taken.append(f"externalId {external_id!r} (unique per {kind})")
+        return f"a {what} already uses {' or '.join(taken)}"
 
     def get(self, kind: str, resource_id: int) -> Row:
         """The resource with this id; `NotFound` otherwise."""
@@ -273,8 +274,8 @@ class RegistryStore:
         if page_token:
             value, last_id = _decode_token(page_token, order_by)
             op = "<" if descending else ">"
-            where += f" AND ({column} {op} ? OR ({column} = ? AND id {op} ?))"
-            params += [value, value, last_id]
+            where += f" AND ({column}, id) {op} (?, ?)"  # a row value: an index range scan
+            params += [value, last_id]
         direction = "DESC" if descending else "ASC"
         sql = (
             f"SELECT * FROM resources WHERE {where} "
