@@ -214,7 +214,7 @@ class RegistryService:
             page_size = parse_id(query["pageSize"], "pageSize")
         order_by = self._enum(query, "orderBy", "OrderByField", "ID")
         sort_order = self._enum(query, "sortOrder", "SortOrder", "ASC")
-        if "artifactType" in query:
+        if "artifactType" in query and artifact_type is None:
             artifact_type = self._enum(query, "artifactType", "ArtifactTypeQueryParam", "")
         if query.get("filterQuery"):
             raise InvalidRequest("filterQuery", "filter queries are not supported by this server")

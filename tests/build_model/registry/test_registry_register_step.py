@@ -17,6 +17,8 @@ from braking_registry.register import (
     storage_location,
 )
 
+from .conftest import self_signed_certificate
+
 
 def _config(registry, **overrides) -> RegistrationConfig:
     settings = {
@@ -125,6 +127,19 @@ def test_token_protected_registry(registry_factory, model_dir_factory, tmp_path)
     assert result.created
     with pytest.raises(RegistrationError, match="401"):
         register_model(model_dir_factory(2), _config(registry, token="wrong"))
+
+
+def test_tls_registry_with_custom_ca_and_token(registry_factory, model_dir_factory, tmp_path):
+    """The cluster path: https, is_secure=True, a bearer token and the route's CA bundle."""
+    certificate, key = self_signed_certificate(tmp_path)
+    registry = registry_factory(tmp_path / "tls.db", token="cluster-token", tls=(certificate, key))
+    secure = {"server_address": "https://127.0.0.1", "is_secure": True, "custom_ca": certificate}
+
+    result = register_model(model_dir_factory(1), _config(registry, **secure))
+
+    assert result.created and result.version_name == "1"
+    with pytest.raises(RegistrationError, match=r"unreachable.*certificate"):
+        register_model(model_dir_factory(2), _config(registry, **{**secure, "custom_ca": None}))
 
 
 def test_bad_inputs_fail_clearly(registry, tmp_path):
