@@ -98,7 +98,7 @@ def test_parity_check_refuses_a_graph_that_is_not_the_model() -> None:
     other = Pipeline(
         [
             ("features", BrakingFeatures()),
-            ("model", NoPhantomBraking(LinearRegression(), safety_gain=3.0)),
+            ("model", NoPhantomBraking(LinearRegression(), safety_margin=3.0)),
         ]
     )
     other.fit(rows, np.linspace(0, 1, len(rows)))
