@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 UV_VERSION := 0.13.9
 OUT    ?= outputs
+RUN_ROWS ?= 20000
 
 .PHONY: help venv run test test-fast lint format bench notebooks lock clean
 
@@ -24,10 +25,11 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/uv
 
 venv: $(STAMP) ## create .venv and install the project with its test tools
 
-run: $(STAMP) ## run the main job: generate data, train, gate, on the embedded stack
-	$(BIN)/braking generate --rows 200000 --seed 7 --output $(OUT)/data/sensor.parquet
-	$(BIN)/braking train --data $(OUT)/data/sensor.parquet --output $(OUT)/model --split-dir $(OUT)/data
-	$(BIN)/braking validate --model $(OUT)/model --data $(OUT)/data/test.parquet
+run: $(STAMP) ## run the pipeline on kfp.local with the embedded registry + server, then ask the deployed model
+	$(BIN)/braking pipeline run --local --rows $(RUN_ROWS) --output-dir $(OUT)/pipeline-root
+	@echo "The deployed model, asked about a car 30 m ahead at 50 km/h while we drive 80 km/h on a dry road:"
+	$(BIN)/braking predict --features 294 302 338 324 50 80 0.85
+	@echo "The embedded stack keeps serving; stop it with: $(BIN)/braking stack down"
 
 test: $(STAMP) ## run every test, end-to-end ones included
 	$(BIN)/python -m pytest

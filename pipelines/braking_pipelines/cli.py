@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from braking_pipelines.config import DspaConfig, PipelineConfig
+    from braking_pipelines.config import PipelineConfig
     from braking_pipelines.local import LocalRunSummary
 
 PIPELINE_ENV = "BRAKING_PIPELINE_"
-DSPA_ENV = "BRAKING_DSPA_"
 
 pipeline_app = typer.Typer(
     help="Kubeflow Pipelines v2: run the braking pipeline locally (kfp.local), compile it, "
@@ -54,52 +49,14 @@ Seed = Annotated[int | None, typer.Option(help="Seed of data, split and search (
 Shards = Annotated[
     int | None, typer.Option(help="Search-space shards, one task each (tuning_shards).")
 ]
-Host = Annotated[
-    str | None,
-    typer.Option(
-        help="KFP API URL of the DSPA (https://ds-pipeline-dspa-<ns>.apps...).",
-        envvar=f"{DSPA_ENV}HOST",
-    ),
-]
-Token = Annotated[
-    str | None,
-    typer.Option(
-        help="Bearer token (e.g. `oc whoami -t`); prefer --token-file or the env var.",
-        envvar=f"{DSPA_ENV}TOKEN",
-        show_default=False,
-    ),
-]
-TokenFile = Annotated[
-    Path | None,
-    typer.Option(
-        help="File holding the token (default: the pod's service-account token).",
-        envvar=f"{DSPA_ENV}TOKEN_FILE",
-    ),
-]
-Namespace = Annotated[
-    str | None,
-    typer.Option(help="Project (namespace) of the DSPA.", envvar=f"{DSPA_ENV}NAMESPACE"),
-]
-CaBundle = Annotated[
-    Path | None,
-    typer.Option(
-        help="CA bundle that signs the DSPA's TLS certificate.", envvar=f"{DSPA_ENV}CA_BUNDLE"
-    ),
-]
-Experiment = Annotated[
-    str | None,
-    typer.Option(
-        help="Experiment that holds the runs (created if missing).", envvar=f"{DSPA_ENV}EXPERIMENT"
-    ),
-]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> typer.Exit:
     typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
 
 
-def _pipeline_config(config_file: Path | None, **overrides: Any) -> PipelineConfig:
+def load_pipeline_config(config_file: Path | None, **overrides: Any) -> PipelineConfig:
     from pydantic import ValidationError
 
     from braking_pipelines.config import PipelineConfig
@@ -107,27 +64,16 @@ def _pipeline_config(config_file: Path | None, **overrides: Any) -> PipelineConf
     try:
         return PipelineConfig.from_yaml(config_file, **overrides)
     except (ValidationError, ValueError) as exc:
-        raise _fail(f"pipeline config: {exc}") from exc
+        raise fail(f"pipeline config: {exc}") from exc
 
 
-def _dspa_config(**overrides: Any) -> DspaConfig:
-    from pydantic import ValidationError
-
-    from braking_pipelines.config import DspaConfig
-
-    try:
-        return DspaConfig(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        raise _fail(f"DSPA settings: {exc}") from exc
-
-
-def _arguments(config: PipelineConfig, params: list[str] | None, **named: Any) -> dict[str, Any]:
+def run_arguments(config: PipelineConfig, params: list[str] | None, **named: Any) -> dict[str, Any]:
     from braking_pipelines.pipeline import build_pipeline, parse_arguments
 
     try:
         arguments = parse_arguments(build_pipeline(config), list(params or []))
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     return {**arguments, **{name: value for name, value in named.items() if value is not None}}
 
 
@@ -142,7 +88,7 @@ def compile_command(
     """Compile the pipeline to KFP IR YAML (same config -> byte-identical file)."""
     from braking_pipelines.pipeline import compile_pipeline
 
-    config = _pipeline_config(config_file, base_image=image)
+    config = load_pipeline_config(config_file, base_image=image)
     compile_pipeline(config, output)
     typer.echo(f"Compiled pipeline {config.name!r} (image {config.base_image}) to {output}")
 
@@ -163,19 +109,31 @@ def run_command(
             envvar=f"{PIPELINE_ENV}LOCAL_ROOT",
         ),
     ] = None,
+    stack: Annotated[
+        bool,
+        typer.Option(
+            help="Use the embedded registry + inference server (started if not running; "
+            "BRAKING_STACK_* settings). --no-stack keeps -p registry_address/port as given."
+        ),
+    ] = True,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every step's own output too.")
+    ] = False,
     config_file: ConfigFile = None,
 ) -> None:
     """Run the whole pipeline on this machine against the embedded registry and server."""
     if not local_run:
-        raise _fail("`run` executes on kfp.local: pass --local (for a DSPA use `submit`)")
+        raise fail("`run` executes on kfp.local: pass --local (for a DSPA use `submit`)")
     from braking_pipelines.local import run_local
 
-    config = _pipeline_config(config_file, local_root=output_dir)
-    arguments = _arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    config = load_pipeline_config(config_file, local_root=output_dir)
+    arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    log_file = None if verbose else config.local_root / "last-run.log"
     try:
-        summary = run_local(config, arguments)
+        summary = run_local(config, arguments, log_file=log_file, use_stack=stack)
     except RuntimeError as exc:
-        raise _fail(f"local pipeline run failed: {exc}", code=1) from exc
+        hint = f"; the steps' output is in {log_file}" if log_file else ""
+        raise fail(f"local pipeline run failed: {exc}{hint}", code=1) from exc
     _print_summary(summary)
 
 
@@ -190,15 +148,16 @@ def _print_summary(summary: LocalRunSummary) -> None:
     table.add_row("quality gate", verdict[summary.gate_passed])
     for reason in summary.gate_reasons:
         table.add_row("", reason)
-    table.add_row("model", str(summary.model_dir))
     if summary.registered:
         table.add_row("registered", _describe(summary.registered))
     if summary.endpoint_url:
         table.add_row("endpoint", summary.endpoint_url)
     if summary.smoke_prediction is not None:
         table.add_row("smoke inference", f"brake_amount = {summary.smoke_prediction:.3f}")
-    table.add_row("artifacts", str(summary.run_dir))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"Model:     {summary.model_dir}", soft_wrap=True)
+    console.print(f"Artifacts: {summary.run_dir}", soft_wrap=True)
 
 
 def _describe(registered: dict[str, Any]) -> str:
@@ -206,146 +165,8 @@ def _describe(registered: dict[str, Any]) -> str:
     return ", ".join(f"{key}={registered[key]}" for key in keys if key in registered)
 
 
-def _remote_settings(
-    config_file, image, host, token, token_file, namespace, ca_bundle, experiment
-) -> tuple[PipelineConfig, DspaConfig]:
-    config = _pipeline_config(config_file, base_image=image)
-    dspa = _dspa_config(
-        host=host,
-        token=token,
-        token_file=token_file,
-        namespace=namespace,
-        ca_bundle=ca_bundle,
-        experiment=experiment,
-    )
-    return config, dspa
-
-
-@contextlib.contextmanager
-def _package(config: PipelineConfig, given: Path | None) -> Iterator[Path]:
-    """The package to upload: the given file, or the pipeline compiled to a temp file."""
-    if given is not None:
-        yield given
-        return
-    from braking_pipelines.pipeline import compile_pipeline
-
-    with tempfile.TemporaryDirectory(prefix="braking-pipeline-") as folder:
-        yield compile_pipeline(config, Path(folder) / f"{config.name}.yaml")
-
-
-Package = Annotated[
-    Path | None,
-    typer.Option(
-        help="Compiled pipeline YAML to upload (default: compile the pipeline now).",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-
-
-@pipeline_app.command("submit")
-def submit_command(
-    run_name: Annotated[
-        str | None, typer.Option(help="Run name (default: name + UTC time).")
-    ] = None,
-    rows: Rows = None,
-    seed: Seed = None,
-    shards: Shards = None,
-    params: Params = None,
-    host: Host = None,
-    token: Token = None,
-    token_file: TokenFile = None,
-    namespace: Namespace = None,
-    ca_bundle: CaBundle = None,
-    experiment: Experiment = None,
-    config_file: ConfigFile = None,
-    image: Image = None,
-    package: Package = None,
-) -> None:
-    """Upload the pipeline (or a new version of it) and start a run on the DSPA."""
-    from braking_pipelines import remote
-    from braking_pipelines.pipeline import DESCRIPTION
-
-    config, dspa = _remote_settings(
-        config_file, image, host, token, token_file, namespace, ca_bundle, experiment
-    )
-    arguments = _arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
-    name = run_name or f"{config.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    try:
-        with _package(config, package) as package_file:
-            run = remote.submit(dspa, package_file, config.name, DESCRIPTION, arguments, name)
-    except (remote.DspaError, FileNotFoundError) as exc:
-        raise _fail(str(exc), code=1) from exc
-    typer.echo(
-        f"Started run {name!r} (id {run.run_id}) of pipeline {config.name!r} version "
-        f"{run.pipeline.version_name!r} in experiment {dspa.experiment!r}"
-    )
-
-
-@pipeline_app.command("schedule")
-def schedule_command(
-    cron: Annotated[
-        str,
-        typer.Option(
-            help="6-field cron, seconds first, in the DSPA's timezone (UTC default): "
-            "'0 0 2 * * *' = 02:00 daily.",
-            envvar=f"{DSPA_ENV}CRON",
-        ),
-    ] = "0 0 2 * * *",
-    job_name: Annotated[str | None, typer.Option(help="Recurring run name.")] = None,
-    max_concurrency: Annotated[int, typer.Option(min=1, help="Runs allowed at once.")] = 1,
-    catch_up: Annotated[
-        bool, typer.Option(help="Backfill runs missed while the schedule was paused.")
-    ] = False,
-    rows: Rows = None,
-    seed: Seed = None,
-    shards: Shards = None,
-    params: Params = None,
-    host: Host = None,
-    token: Token = None,
-    token_file: TokenFile = None,
-    namespace: Namespace = None,
-    ca_bundle: CaBundle = None,
-    experiment: Experiment = None,
-    config_file: ConfigFile = None,
-    image: Image = None,
-    package: Package = None,
-) -> None:
-    """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA."""
-    from braking_pipelines import remote
-    from braking_pipelines.cron import CronError, validate_cron
-    from braking_pipelines.pipeline import DESCRIPTION
-
-    try:
-        cron = validate_cron(cron)
-    except CronError as exc:
-        raise _fail(str(exc)) from exc
-    config, dspa = _remote_settings(
-        config_file, image, host, token, token_file, namespace, ca_bundle, experiment
-    )
-    arguments = _arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
-    name = job_name or f"{config.name}-scheduled"
-    try:
-        with _package(config, package) as package_file:
-            scheduled = remote.schedule(
-                dspa,
-                package_file,
-                config.name,
-                DESCRIPTION,
-                arguments,
-                name,
-                cron,
-                max_concurrency=max_concurrency,
-                catch_up=catch_up,
-            )
-    except (remote.DspaError, FileNotFoundError) as exc:
-        raise _fail(str(exc), code=1) from exc
-    typer.echo(
-        f"Scheduled {name!r} (id {scheduled.recurring_run_id}) at cron {cron!r} for pipeline "
-        f"version {scheduled.pipeline.version_name!r} in experiment {dspa.experiment!r}"
-    )
-
-
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the `braking` app."""
+    from braking_pipelines import cli_dspa  # noqa: F401 (adds `submit` and `schedule`)
+
     app.add_typer(pipeline_app, name="pipeline")

@@ -11,7 +11,7 @@ component to `PipelineConfig.base_image`.
 
 # No `from __future__ import annotations`: KFP reads the annotations as real types.
 from kfp import dsl
-from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Metrics, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 from braking_pipelines.config import DEFAULT_BASE_IMAGE
 
@@ -35,7 +35,7 @@ def split_data(
     dataset: Input[Dataset], test_fraction: float, train: Output[Dataset], test: Output[Dataset]
 ):
     """Hold out the latest `test_fraction` of the readings (by time) for validation."""
-    from braking_model.split import split_by_time
+    from braking_model.tune import split_by_time
 
     n_train, n_test = split_by_time(dataset.path, train.path, test.path, test_fraction)
     train.metadata.update({"format": "parquet", "rows": n_train})
@@ -52,7 +52,7 @@ def plan_shards(shard_count: int) -> list:
 
 @component
 def tune_shard(
-    train_data: Input[Dataset],
+    train: Input[Dataset],
     shard_index: int,
     shard_count: int,
     search_iterations: int,
@@ -60,68 +60,105 @@ def tune_shard(
     seed: int,
     trials: Output[Dataset],
 ):
-    """Cross-validate this shard's share of the search space: one row per trial."""
+    """Cross-validate this shard's share of the sampled candidates: one row per trial."""
     from braking_model import config, tune
 
-    settings = config.TrainConfig(n_iter=search_iterations, cv_folds=cv_folds, seed=seed)
-    frame = tune.tune_shard(train_data.path, settings, shard_index, shard_count)
-    frame.to_parquet(trials.path)
-    trials.metadata.update({"format": "parquet", "trials": len(frame), "shard": shard_index})
+    settings = config.TrainConfig(n_iter=search_iterations, cv=cv_folds, seed=seed)
+    table = tune.tune_shard(train.path, settings, shard_index, shard_count)
+    table.to_parquet(trials.path, index=False)
+    trials.metadata.update({"format": "parquet", "trials": len(table), "shard": shard_index})
 
 
 @component
 def select_best(
-    trials: Input[list[Dataset]], best_trial: Output[Artifact], metrics: Output[Metrics]
+    trials: Input[list[Dataset]],
+    gate_thresholds: dict,
+    best_trial: Output[Artifact],
+    all_trials: Output[Dataset],
+    metrics: Output[Metrics],
 ):
-    """Pick the best trial over every shard; written as JSON for the training step."""
-    from braking_model import tune
+    """The best trial over every shard that meets the gate's safety limits (JSON)."""
+    import json
 
-    best = tune.select_best([tune.read_trials(shard.path) for shard in trials])
-    best.write_json(best_trial.path)
-    best_trial.metadata.update({"family": best.family, "cv_score": best.score})
-    metrics.log_metric("best_cv_score", best.score)
+    import pandas as pd
+
+    from braking_model import gate, tune
+
+    tables = [pd.read_parquet(shard.path) for shard in trials]
+    best = tune.select_best(tables, gate.GateThresholds(**gate_thresholds))
+    merged = pd.concat(tables, ignore_index=True)  # ranked again by the training step
+    merged.to_parquet(all_trials.path, index=False)
+    with open(best_trial.path, "w") as stream:
+        json.dump(best.to_dict(), stream)
+    best_trial.metadata.update({"family": best.family, "mean_cv_rmse": best.mean_cv_rmse})
+    metrics.log_metric("best_mean_cv_rmse", best.mean_cv_rmse)
+    metrics.log_metric("trials", len(merged))
 
 
 @component
 def train_model(
-    train_data: Input[Dataset],
-    test_data: Input[Dataset],
+    train: Input[Dataset],
+    test: Input[Dataset],
     best_trial: Input[Artifact],
+    all_trials: Input[Dataset],
     seed: int,
     model: Output[Model],
     metrics: Output[Metrics],
-    model_card: Output[Markdown],
-    report: Output[HTML],
 ):
-    """Fit the best configuration on the training split and export it to ONNX."""
-    from braking_model import config, train, tune
+    """Refit the best candidate on the whole training split and export it to ONNX."""
+    import json
 
-    result = train.fit_and_export(
-        train_data.path,
-        test_data.path,
-        tune.BestTrial.read_json(best_trial.path),
+    import pandas as pd
+
+    from braking_model import config, tune
+    from braking_model import train as training
+
+    with open(best_trial.path) as stream:
+        best = tune.BestTrial(**json.load(stream))
+    result = training.fit_and_export(
+        train.path,
+        test.path,
+        best,
         model.path,
         config.TrainConfig(seed=seed),
+        trials=pd.read_parquet(all_trials.path),
     )
     for name, value in result.metrics.items():
-        metrics.log_metric(name, value)
-    model.metadata.update(result.artifact_metadata())
+        for key, number in value.items() if isinstance(value, dict) else [(name, value)]:
+            metrics.log_metric(key if key == name else f"{name}.{key}", float(number))
+    model.metadata.update(
+        {"framework": "onnx", "family": best.family, "files": result.files}
+        | {"training_data_sha256": result.training_data_sha256}
+    )
 
 
 @component
 def validate_model(
     model: Input[Model],
-    test_data: Input[Dataset],
+    test: Input[Dataset],
     gate_thresholds: dict,
+    validated_model: Output[Model],
     verdict: Output[Metrics],
+    model_card: Output[Markdown],
 ) -> bool:
-    """The quality gate: True when the model may be registered and deployed."""
-    from braking_model import gate
+    """The quality gate. True when the model may be registered and deployed.
 
-    thresholds = gate.GateThresholds(**gate_thresholds)
-    result = gate.validate_model(model.path, test_data.path, thresholds)
-    verdict.log_metric("passed", result.passed)
+    The model folder is copied first: the gate writes gate.json and refreshes the model
+    card inside it, and an input artifact must stay as its producer left it.
+    """
+    import shutil
+
+    from braking_model import gate, validate
+
+    shutil.copytree(model.path, validated_model.path)
+    result = validate.validate_model(
+        validated_model.path, test.path, gate.GateThresholds(**gate_thresholds)
+    )
+    for check in result.checks:
+        verdict.log_metric(check.name, check.passed)
     verdict.metadata["reasons"] = result.reasons
+    validated_model.metadata.update(dict(model.metadata, gate_passed=result.passed))
+    shutil.copyfile(f"{validated_model.path}/model_card.md", model_card.path)
     return result.passed
 
 
@@ -129,28 +166,52 @@ def validate_model(
 def register_model(
     model: Input[Model],
     model_name: str,
-    registry_url: str,
+    registry_address: str,
+    registry_port: int,
     run_id: str,
     registered: Output[Artifact],
 ):
-    """Record the model version in the Kubeflow Model Registry."""
+    """Record the gated model as a version in the Kubeflow Model Registry (idempotent)."""
+    import dataclasses
+
     from braking_registry import register
 
-    settings = register.RegistrationConfig(address=registry_url, model_name=model_name)
-    version = register.register_model(model.path, settings, run_id=run_id, model_uri=model.uri)
-    registered.metadata.update(version.model_dump())
+    settings = register.RegistrationConfig(
+        server_address=registry_address, port=registry_port, model_name=model_name
+    )
+    version = register.register_model(model.path, settings, run_id=run_id)
+    registered.metadata.update(dataclasses.asdict(version))
 
 
 @component
 def deploy_model(
     model: Input[Model],
     registered: Input[Artifact],
-    deploy_target: str,
     model_name: str,
+    deploy_target: str,
 ) -> str:
     """Serve the registered model (local OIP server or KServe); returns its endpoint URL."""
+    from braking_registry.register import RegisteredModelVersion
     from braking_serving import deploy
 
+    version = RegisteredModelVersion(**registered.metadata)
     settings = deploy.DeployConfig(target=deploy_target, name=model_name)
-    deployment = deploy.deploy_model(model.path, settings, registered=registered.metadata)
-    return deployment.url
+    return deploy.deploy_model(model.path, settings, registered=version).url
+
+
+@component
+def smoke_test(
+    endpoint_url: str, distance_m: float, lead_kmh: float, own_kmh: float, friction: float
+) -> float:
+    """Ask the deployed model how hard to brake in one scenario; fails if it cannot answer."""
+    import os
+
+    from braking_model.invariants import raw_features
+    from braking_serving.client import InferenceClient
+
+    features = raw_features(distance_m, lead_kmh, own_kmh, friction)
+    with InferenceClient(endpoint_url, token=os.environ.get("BRAKING_DEPLOY_TOKEN")) as client:
+        brake = float(client.predict(features)[0])
+    if not 0.0 <= brake <= 1.0:
+        raise ValueError(f"deployed model answered brake_amount={brake}, expected [0, 1]")
+    return brake

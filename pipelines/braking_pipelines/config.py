@@ -70,6 +70,10 @@ class PipelineConfig(BaseSettings):
         4, ge=1, description="At most this many tuning shards run at once (ParallelFor)."
     )
     model_name: str = Field("braking-distance", description="Name in the model registry.")
+    registry_address: str = Field(
+        "http://127.0.0.1", description="Model registry URL (scheme + host, no port)."
+    )
+    registry_port: int = Field(8080, ge=1, le=65535, description="Model registry REST port.")
     deploy_target: Literal["local", "kserve"] = Field(
         "local", description="Where the deploy step puts the model."
     )
@@ -78,6 +82,12 @@ class PipelineConfig(BaseSettings):
         3, ge=0, description="Retries of steps that talk to the registry or serving."
     )
     retry_backoff: str = Field("30s", description="First wait between those retries.")
+    service_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Env vars of the register/deploy/smoke steps (non-secret cluster "
+        "settings, e.g. BRAKING_REGISTRY_IS_SECURE, BRAKING_REGISTRY_STORAGE, "
+        "BRAKING_DEPLOY_NAMESPACE).",
+    )
     s3_connection_secret: str = Field(
         "aws-connection-braking",
         description="Data connection Secret (AWS_* keys) given to register and deploy.",

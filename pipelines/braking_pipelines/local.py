@@ -9,8 +9,15 @@ features kfp.local ignores: steps read their settings from this process's env in
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import re
+import sys
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,11 +87,28 @@ class LocalRunSummary:
         return None if smoke is None else float(smoke.parameters["Output"])
 
 
-def run_local(config: PipelineConfig, arguments: dict[str, Any]) -> LocalRunSummary:
-    """Run the whole pipeline with kfp.local and summarise it; raises if a step fails."""
+def run_local(
+    config: PipelineConfig,
+    arguments: dict[str, Any],
+    *,
+    log_file: Path | None = None,
+    use_stack: bool = True,
+) -> LocalRunSummary:
+    """Run the whole pipeline with kfp.local and summarise it; raises if a step fails.
+
+    With `use_stack`, the embedded stack (registry + inference server, `BRAKING_STACK_*`)
+    is used, or started, and the registration step pointed at its registry; the deploy
+    step finds the same stack through the same env. With `log_file`, the steps' own output
+    (executor inputs, library logs) goes there and only task progress reaches the terminal.
+    """
     from kfp import local
 
     from braking_pipelines.pipeline import build_pipeline
+
+    extra_env: dict[str, str] = {}
+    if use_stack:
+        arguments = {**registry_arguments(), **arguments}
+        extra_env = stack_token_env()
 
     root = config.local_root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -96,10 +120,83 @@ def run_local(config: PipelineConfig, arguments: dict[str, Any]) -> LocalRunSumm
     )
     pipeline = build_pipeline(config)
     started = time.perf_counter()
-    pipeline(**arguments)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_environ(extra_env))  # steps inherit this process's env
+        # The project image is not named "python"; locally every step runs in this Python.
+        stack.enter_context(warnings.catch_warnings())
+        warnings.filterwarnings(
+            "ignore", message=".*non-Python base image", category=RuntimeWarning
+        )
+        # Display names, retries, caching, resources: cluster settings, no-ops here by design.
+        warnings.filterwarnings("ignore", message=".*no effect in the current local runner")
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(log_file.open("w"))
+            stack.enter_context(contextlib.redirect_stdout(_ProgressTee(log, sys.stdout)))
+        pipeline(**arguments)
     seconds = time.perf_counter() - started
     (run_dir,) = [p for p in set(root.iterdir()) - before if p.name.startswith(f"{config.name}-")]
     return read_run(run_dir, seconds)
+
+
+class _ProgressTee(io.TextIOBase):
+    """Everything to the log; only kfp.local's task start/finish/skip lines to the terminal.
+
+    kfp.local prints its own progress and the steps' output to the same stdout.
+    """
+
+    PROGRESS = re.compile(
+        r"Executing task|finished with status|Skipping conditional|Pipeline .* finished"
+    )
+
+    def __init__(self, log: io.TextIOBase, terminal: Any) -> None:
+        self.log, self.terminal, self.pending = log, terminal, ""
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if self.PROGRESS.search(line) and not line.startswith(" "):
+                self.terminal.write(line + "\n")
+                self.terminal.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+
+
+def registry_arguments() -> dict[str, Any]:
+    """Run arguments that point the registration step at the embedded stack's registry."""
+    from urllib.parse import urlsplit
+
+    from braking_serving.stack import ensure_stack
+
+    registry = urlsplit(ensure_stack().registry_url)
+    return {
+        "registry_address": f"{registry.scheme}://{registry.hostname}",
+        "registry_port": registry.port,
+    }
+
+
+def stack_token_env() -> dict[str, str]:
+    """When the stack requires a token, hand it to the register, deploy and smoke steps."""
+    from braking_serving.config import StackConfig
+
+    token = StackConfig().token
+    if not token:
+        return {}
+    return {"BRAKING_REGISTRY_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
+
+
+@contextlib.contextmanager
+def _environ(extra: dict[str, str]) -> Iterator[None]:
+    added = {name: value for name, value in extra.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:

@@ -15,6 +15,7 @@ from kfp import compiler, dsl, kubernetes
 from kfp.dsl import graph_component
 from kfp.dsl.python_component import PythonComponent
 
+from braking_model.config import TrainConfig
 from braking_pipelines import components
 from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
 
@@ -26,6 +27,28 @@ DESCRIPTION = (
 REGISTRY_TOKEN_ENV = "BRAKING_REGISTRY_TOKEN"
 
 
+STEPS = (
+    "generate_data",
+    "split_data",
+    "plan_shards",
+    "tune_shard",
+    "select_best",
+    "train_model",
+    "validate_model",
+    "register_model",
+    "deploy_model",
+    "smoke_test",
+)
+# The registration step reads the data connection under the registry library's names.
+REGISTRY_S3_ENV = {
+    "AWS_S3_BUCKET": "BRAKING_REGISTRY_S3_BUCKET",
+    "AWS_S3_ENDPOINT": "BRAKING_REGISTRY_S3_ENDPOINT",
+    "AWS_DEFAULT_REGION": "BRAKING_REGISTRY_S3_REGION",
+}
+# Smoke-test scenario: a car 30 m ahead at 50 km/h, we drive 80 km/h on a dry road.
+SMOKE_SCENARIO = {"distance_m": 30.0, "lead_kmh": 50.0, "own_kmh": 80.0, "friction": 0.85}
+
+
 def with_image(step: PythonComponent, image: str) -> PythonComponent:
     """The same component, built on `image`."""
     return dsl.component(step.python_func, base_image=image, install_kfp_package=False)
@@ -34,36 +57,21 @@ def with_image(step: PythonComponent, image: str) -> PythonComponent:
 def build_pipeline(config: PipelineConfig | None = None) -> graph_component.GraphComponent:
     """The pipeline compiled, run locally and submitted by this package."""
     config = config or PipelineConfig()
-    step = {
-        name: with_image(getattr(components, name), config.base_image)
-        for name in (
-            "generate_data",
-            "split_data",
-            "plan_shards",
-            "tune_shard",
-            "select_best",
-            "train_model",
-            "validate_model",
-            "register_model",
-            "deploy_model",
-        )
-    }
+    step = {name: with_image(getattr(components, name), config.base_image) for name in STEPS}
+    train_defaults = TrainConfig.model_fields
 
-    @dsl.pipeline(
-        name=config.name,
-        description=DESCRIPTION,
-        pipeline_root=config.pipeline_root,
-    )
+    @dsl.pipeline(name=config.name, description=DESCRIPTION, pipeline_root=config.pipeline_root)
     def braking_pipeline(
         data_rows: int = config.data_rows,
         seed: int = config.seed,
-        test_fraction: float = 0.2,
+        test_fraction: float = train_defaults["test_fraction"].default,
         tuning_shards: int = config.tuning_shards,
-        search_iterations: int = 8,
-        cv_folds: int = 3,
-        gate_thresholds: dict = {},  # noqa: B006 (KFP reads defaults; overrides GateThresholds)
+        search_iterations: int = train_defaults["n_iter"].default,
+        cv_folds: int = train_defaults["cv"].default,
+        gate_thresholds: dict = {},  # noqa: B006 (overrides of the packaged gate thresholds)
         model_name: str = config.model_name,
-        registry_url: str = "http://127.0.0.1:8080",
+        registry_address: str = config.registry_address,
+        registry_port: int = config.registry_port,
         deploy_target: str = config.deploy_target,
     ) -> None:
         data = step["generate_data"](rows=data_rows, seed=seed)
@@ -78,7 +86,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             plan.output, parallelism=config.max_parallel_shards, name="search-shards"
         ) as shard_index:
             shard = step["tune_shard"](
-                train_data=split.outputs["train"],
+                train=split.outputs["train"],
                 shard_index=shard_index,
                 shard_count=tuning_shards,
                 search_iterations=search_iterations,
@@ -87,29 +95,34 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             )
             _as_training(shard.set_display_name("Tune search shard"), config)
 
-        best = step["select_best"](trials=dsl.Collected(shard.outputs["trials"]))
+        best = step["select_best"](
+            trials=dsl.Collected(shard.outputs["trials"]), gate_thresholds=gate_thresholds
+        )
         best.set_display_name("Select best trial")
 
         trained = step["train_model"](
-            train_data=split.outputs["train"],
-            test_data=split.outputs["test"],
+            train=split.outputs["train"],
+            test=split.outputs["test"],
             best_trial=best.outputs["best_trial"],
+            all_trials=best.outputs["all_trials"],
             seed=seed,
         )
         _as_training(trained.set_display_name("Train and export ONNX"), config)
 
         gate = step["validate_model"](
             model=trained.outputs["model"],
-            test_data=split.outputs["test"],
+            test=split.outputs["test"],
             gate_thresholds=gate_thresholds,
         )
         gate.set_display_name("Quality gate")
 
         with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712
+            validated = gate.outputs["validated_model"]
             registered = step["register_model"](
-                model=trained.outputs["model"],
+                model=validated,
                 model_name=model_name,
-                registry_url=registry_url,
+                registry_address=registry_address,
+                registry_port=registry_port,
                 run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             )
             _as_service_call(registered.set_display_name("Register model"), config)
@@ -118,21 +131,28 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 secret_name=config.registry_token_secret,
                 secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
             )
+            kubernetes.use_secret_as_env(
+                registered,
+                secret_name=config.s3_connection_secret,
+                secret_key_to_env=REGISTRY_S3_ENV,
+            )
+            registered.set_env_variable("BRAKING_REGISTRY_STORAGE_KEY", config.s3_connection_secret)
 
             deployed = step["deploy_model"](
-                model=trained.outputs["model"],
+                model=validated,
                 registered=registered.outputs["registered"],
-                deploy_target=deploy_target,
                 model_name=model_name,
+                deploy_target=deploy_target,
             )
             _as_service_call(deployed.set_display_name("Deploy model"), config)
+            kubernetes.use_secret_as_env(
+                deployed,
+                secret_name=config.s3_connection_secret,
+                secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
+            )
 
-            for task in (registered, deployed):
-                kubernetes.use_secret_as_env(
-                    task,
-                    secret_name=config.s3_connection_secret,
-                    secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
-                )
+            smoke = step["smoke_test"](endpoint_url=deployed.output, **SMOKE_SCENARIO)
+            _as_service_call(smoke.set_display_name("Smoke inference"), config)
 
     return braking_pipeline
 
@@ -189,6 +209,8 @@ def _as_service_call(task: dsl.PipelineTask, config: PipelineConfig) -> None:
     # reuse a cached result, since the side effect (a version, a deployment) is the point.
     task.set_retry(num_retries=config.service_retries, backoff_duration=config.retry_backoff)
     task.set_caching_options(False)
+    for name, value in sorted(config.service_env.items()):
+        task.set_env_variable(name, value)
 
 
 def __getattr__(name: str) -> Any:

@@ -238,3 +238,41 @@ def kfp_api() -> Any:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def tiny_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tuning steps (in-process and kfp.local subprocesses) search a tiny, cheap space."""
+    from pathlib import Path
+
+    space = Path(__file__).with_name("tiny_search_space.yaml")
+    monkeypatch.setenv("BRAKING_TRAIN_SEARCH_SPACE", str(space))
+    monkeypatch.setenv("BRAKING_TRAIN_N_JOBS", "1")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def embedded_stack(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A private embedded stack (registry + inference server) on free ports under tmp_path.
+
+    The env carries the settings to kfp.local's step subprocesses, so the deploy step finds
+    this stack; the stack is stopped afterwards whatever the test did.
+    """
+    from braking_serving.config import StackConfig
+    from braking_serving.stack import stack_down
+
+    monkeypatch.setenv("BRAKING_STACK_DIR", str(tmp_path / "stack"))
+    monkeypatch.setenv("BRAKING_STACK_REGISTRY_PORT", str(_free_port()))
+    monkeypatch.setenv("BRAKING_STACK_SERVING_PORT", str(_free_port()))
+    config = StackConfig()
+    try:
+        yield config
+    finally:
+        stack_down(config)

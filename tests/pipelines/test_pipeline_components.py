@@ -47,3 +47,82 @@ def test_plan_shards_lists_one_index_per_shard():
 def test_plan_shards_rejects_zero_shards_naming_the_parameter():
     with pytest.raises(ValueError, match=r"tuning_shards=0: expected an integer >= 1"):
         components.plan_shards.python_func(shard_count=0)
+
+
+def test_training_steps_chain_from_data_to_a_gated_model(tmp_path, tiny_search):
+    data, stats = artifact(dsl.Dataset, tmp_path, "data"), artifact(dsl.Metrics, tmp_path, "s")
+    components.generate_data.python_func(rows=1200, seed=3, dataset=data, stats=stats)
+    train, test = artifact(dsl.Dataset, tmp_path, "train"), artifact(dsl.Dataset, tmp_path, "test")
+    components.split_data.python_func(dataset=data, test_fraction=0.25, train=train, test=test)
+    assert (train.metadata["rows"], test.metadata["rows"]) == (900, 300)
+
+    shards = [artifact(dsl.Dataset, tmp_path, f"trials-{i}") for i in range(2)]
+    for index, trials in enumerate(shards):
+        components.tune_shard.python_func(
+            train=train,
+            shard_index=index,
+            shard_count=2,
+            search_iterations=3,
+            cv_folds=2,
+            seed=3,
+            trials=trials,
+        )
+    # Three candidates dealt round-robin over two shards: 2 + 1 trials.
+    assert [t.metadata["trials"] for t in shards] == [2, 1]
+
+    best = artifact(dsl.Artifact, tmp_path, "best")
+    merged = artifact(dsl.Dataset, tmp_path, "merged")
+    search = artifact(dsl.Metrics, tmp_path, "search")
+    components.select_best.python_func(
+        trials=shards, gate_thresholds={}, best_trial=best, all_trials=merged, metrics=search
+    )
+    assert search.metadata["trials"] == 3
+    assert best.metadata["family"] == "hist_gradient_boosting"
+    assert search.metadata["best_mean_cv_rmse"] == best.metadata["mean_cv_rmse"] > 0
+
+    model, metrics = artifact(dsl.Model, tmp_path, "model"), artifact(dsl.Metrics, tmp_path, "m")
+    components.train_model.python_func(
+        train=train,
+        test=test,
+        best_trial=best,
+        all_trials=merged,
+        seed=3,
+        model=model,
+        metrics=metrics,
+    )
+    assert (Path(model.path) / "model.onnx").is_file()
+    assert model.metadata["framework"] == "onnx"
+    assert 0 < metrics.metadata["rmse"] < 1
+    assert all(isinstance(v, float) for v in metrics.metadata.values())
+
+    def gate(thresholds: dict, name: str):
+        validated = artifact(dsl.Model, tmp_path, f"{name}-model")
+        verdict = artifact(dsl.Metrics, tmp_path, f"{name}-verdict")
+        card = artifact(dsl.Markdown, tmp_path, f"{name}-card")
+        passed = components.validate_model.python_func(
+            model=model,
+            test=test,
+            gate_thresholds=thresholds,
+            validated_model=validated,
+            verdict=verdict,
+            model_card=card,
+        )
+        return passed, validated, verdict, card
+
+    passed, validated, verdict, card = gate({"min_r2": 2.0}, "strict")
+    assert passed is False
+    assert verdict.metadata["r2"] is False
+    assert any(reason.startswith("r2:") for reason in verdict.metadata["reasons"])
+    assert (Path(validated.path) / "gate.json").is_file()
+    assert Path(card.path).read_text().strip()
+    # The gate writes into its copy, never into the trained model it was given.
+    assert not (Path(model.path) / "gate.json").exists()
+
+    lenient = {"max_rmse": 1.0, "max_mae": 1.0, "min_r2": -10.0, "max_max_error": 1.0,
+               "max_rmse_to_baseline": 100.0, "max_under_braking_rate": 1.0,
+               "max_phantom_brake": 1.0, "max_monotonic_violation": 1.0,
+               "min_stationary_brake": 0.0, "max_onnx_parity": 1.0}  # fmt: skip
+    passed, validated, verdict, _ = gate(lenient, "lenient")
+    assert passed is True
+    assert verdict.metadata["reasons"] == []
+    assert validated.metadata["gate_passed"] is True

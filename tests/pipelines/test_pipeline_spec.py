@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
-from braking_pipelines.pipeline import REGISTRY_TOKEN_ENV, compile_pipeline
+from braking_pipelines.pipeline import REGISTRY_S3_ENV, REGISTRY_TOKEN_ENV, compile_pipeline
 
 IMAGE = "registry.example/braking:1.2.3"
 
@@ -89,8 +89,13 @@ def test_register_and_deploy_run_only_when_the_gate_passes(compiled):
     )
     assert "validate-model" in condition["dependentTasks"]
     gated = tasks_of(spec, "comp-condition-2")
-    assert {"register-model", "deploy-model"} <= set(gated)
+    assert set(gated) == {"register-model", "deploy-model", "smoke-test"}
     assert gated["deploy-model"]["dependentTasks"] == ["register-model"]
+    assert gated["smoke-test"]["dependentTasks"] == ["deploy-model"]
+    # What is registered and deployed is the model the gate checked.
+    for task_id in ("register-model", "deploy-model"):
+        model = gated[task_id]["inputs"]["artifacts"]["model"]["componentInputArtifact"]
+        assert model == "pipelinechannel--validate-model-validated_model"
 
 
 def test_service_steps_retry_and_never_hit_the_cache(compiled):
@@ -129,12 +134,25 @@ def test_secrets_are_attached_to_the_service_steps_only(compiled):
         name: {entry["secretName"]: entry["keyToEnv"] for entry in executor["secretAsEnv"]}
         for name, executor in executors.items()
     }
+    assert secrets["exec-register-model"] == {
+        "model-registry-token": [{"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}],
+        # The registry records where the model lives, so it reads bucket/endpoint/region only.
+        "aws-connection-braking": [
+            {"envVar": env, "secretKey": key} for key, env in REGISTRY_S3_ENV.items()
+        ],
+    }
     s3_env = [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS]
-    assert secrets["exec-register-model"]["model-registry-token"] == [
-        {"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}
-    ]
-    assert secrets["exec-register-model"]["aws-connection-braking"] == s3_env
     assert secrets["exec-deploy-model"] == {"aws-connection-braking": s3_env}
+
+
+def test_service_env_reaches_the_service_steps(tmp_path):
+    config = PipelineConfig(service_env={"BRAKING_REGISTRY_IS_SECURE": "true"})
+    spec, _ = yaml.safe_load_all(compile_pipeline(config, tmp_path / "p.yaml").read_text())
+    executors = spec["deploymentSpec"]["executors"]
+    for name in ("exec-register-model", "exec-deploy-model", "exec-smoke-test"):
+        env = {e["name"]: e["value"] for e in executors[name]["container"]["env"]}
+        assert env["BRAKING_REGISTRY_IS_SECURE"] == "true", name
+    assert "env" not in executors["exec-train-model"]["container"]
 
 
 def test_secret_names_come_from_config(tmp_path):

@@ -1,0 +1,242 @@
+"""Benchmark of the KFP pipeline on kfp.local: wall time and per-task overhead.
+
+    python benchmarks/bench_pipeline.py --output-dir benchmarks/results [--rows 3000]
+        [--shards 2] [--search-iterations 2] [--noop-repeats 5]
+
+Three measurements on the same small run arguments:
+- the whole pipeline on kfp.local (SubprocessRunner, use_venv=False), as `make run` runs it;
+- the same steps called directly in this process (each component's `python_func` on
+  artifacts in a temp folder, libraries imported once): the work itself;
+- a one-task pipeline of a trivial component: kfp.local's fixed cost per task.
+The per-task overhead is (pipeline - direct) / tasks run: a subprocess, fresh imports of
+pandas/scikit-learn/onnxruntime, executor input/output JSON. Writes <output-dir>/pipeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def run_pipeline(arguments: dict[str, Any], root: Path) -> dict[str, Any]:
+    from braking_pipelines.config import PipelineConfig
+    from braking_pipelines.local import run_local
+
+    config = PipelineConfig(local_root=root)
+    summary = run_local(config, arguments, log_file=root / "bench.log")
+    return {
+        "wall_s": summary.seconds,
+        "tasks": len(summary.tasks),
+        "task_names": sorted(summary.tasks),
+        "gate_passed": summary.gate_passed,
+        "registered": summary.registered is not None,
+        "smoke_prediction": summary.smoke_prediction,
+    }
+
+
+def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[str, Any]:
+    """The pipeline's steps as plain calls in this process; seconds per step."""
+    from kfp import dsl
+
+    from braking_pipelines import components as c
+    from braking_pipelines.pipeline import SMOKE_SCENARIO, build_pipeline
+
+    defaults = {name: spec.default for name, spec in build_pipeline().component_spec.inputs.items()}
+    args = {**defaults, **arguments}
+
+    def artifact(kind: type, name: str) -> Any:
+        return kind(name=name, uri=str(folder / name), metadata={})
+
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, step: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        result = step.python_func(**kwargs)
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+        return result
+
+    data, stats = artifact(dsl.Dataset, "dataset"), artifact(dsl.Metrics, "stats")
+    timed(
+        "generate-data",
+        c.generate_data,
+        rows=args["data_rows"],
+        seed=args["seed"],
+        dataset=data,
+        stats=stats,
+    )
+    train, test = artifact(dsl.Dataset, "train"), artifact(dsl.Dataset, "test")
+    timed(
+        "split-data",
+        c.split_data,
+        dataset=data,
+        test_fraction=args["test_fraction"],
+        train=train,
+        test=test,
+    )
+    shards = timed("plan-shards", c.plan_shards, shard_count=args["tuning_shards"])
+    trials = []
+    for index in shards:
+        trials.append(artifact(dsl.Dataset, f"trials-{index}"))
+        timed(
+            "tune-shard",
+            c.tune_shard,
+            train=train,
+            shard_index=index,
+            shard_count=len(shards),
+            search_iterations=args["search_iterations"],
+            cv_folds=args["cv_folds"],
+            seed=args["seed"],
+            trials=trials[-1],
+        )
+    best, merged = artifact(dsl.Artifact, "best"), artifact(dsl.Dataset, "all_trials")
+    timed(
+        "select-best",
+        c.select_best,
+        trials=trials,
+        gate_thresholds=args["gate_thresholds"],
+        best_trial=best,
+        all_trials=merged,
+        metrics=artifact(dsl.Metrics, "select-metrics"),
+    )
+    model = artifact(dsl.Model, "model")
+    timed(
+        "train-model",
+        c.train_model,
+        train=train,
+        test=test,
+        best_trial=best,
+        all_trials=merged,
+        seed=args["seed"],
+        model=model,
+        metrics=artifact(dsl.Metrics, "train-metrics"),
+    )
+    validated = artifact(dsl.Model, "validated")
+    passed = timed(
+        "validate-model",
+        c.validate_model,
+        model=model,
+        test=test,
+        gate_thresholds=args["gate_thresholds"],
+        validated_model=validated,
+        verdict=artifact(dsl.Metrics, "verdict"),
+        model_card=artifact(dsl.Markdown, "card"),
+    )
+    if passed and release:
+        registered = artifact(dsl.Artifact, "registered")
+        timed(
+            "register-model",
+            c.register_model,
+            model=validated,
+            model_name=args["model_name"],
+            registry_address=args["registry_address"],
+            registry_port=args["registry_port"],
+            run_id="bench",
+            registered=registered,
+        )
+        url = timed(
+            "deploy-model",
+            c.deploy_model,
+            model=validated,
+            registered=registered,
+            model_name=args["model_name"],
+            deploy_target=args["deploy_target"],
+        )
+        timed("smoke-test", c.smoke_test, endpoint_url=url, **SMOKE_SCENARIO)
+    return {"wall_s": sum(seconds.values()), "steps_s": seconds, "gate_passed": passed}
+
+
+def run_noop(repeats: int, root: Path) -> dict[str, Any]:
+    """kfp.local's fixed cost: a pipeline of one trivial task, median of `repeats`."""
+    from kfp import dsl, local
+
+    from braking_pipelines import components
+
+    @dsl.pipeline(name="bench-noop")
+    def noop() -> None:
+        components.plan_shards(shard_count=1)
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with open(root / "noop.log", "w") as log, _stdout_to(log):
+            noop()
+        times.append(time.perf_counter() - started)
+    return {"median_s": statistics.median(times), "all_s": times}
+
+
+def _stdout_to(stream: Any) -> Any:
+    import contextlib
+
+    return contextlib.redirect_stdout(stream)
+
+
+def machine() -> dict[str, Any]:
+    import kfp
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0],
+        "kfp": kfp.__version__,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--rows", type=int, default=3000, help="data_rows of the run")
+    parser.add_argument("--shards", type=int, default=2, help="tuning_shards of the run")
+    parser.add_argument("--search-iterations", type=int, default=2, help="candidates in total")
+    parser.add_argument("--noop-repeats", type=int, default=5, help="runs of the 1-task pipeline")
+    args = parser.parse_args()
+    arguments = {
+        "data_rows": args.rows,
+        "tuning_shards": args.shards,
+        "search_iterations": args.search_iterations,
+    }
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch:
+        folder = Path(scratch)
+        pipeline = run_pipeline(arguments, folder / "local")
+        direct = run_direct(arguments, folder / "direct", release=pipeline["registered"])
+        noop = run_noop(args.noop_repeats, folder / "noop")
+    overhead = (pipeline["wall_s"] - direct["wall_s"]) / pipeline["tasks"]
+    result = {
+        "benchmark": "pipeline",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {**machine(), "load_average_1m_before": load_before},
+        "arguments": arguments,
+        "kfp_local_pipeline": pipeline,
+        "direct_library_calls": direct,
+        "per_task_overhead_s": overhead,
+        "noop_task": noop,
+    }
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{'measure':<48}{'value':>12}")
+    print(
+        f"{'pipeline on kfp.local, ' + str(pipeline['tasks']) + ' tasks':<48}"
+        f"{pipeline['wall_s']:>10.1f} s"
+    )
+    print(f"{'same steps as direct library calls':<48}{direct['wall_s']:>10.1f} s")
+    print(f"{'  overhead per task (difference / tasks)':<48}{overhead:>10.2f} s")
+    print(f"{'one trivial task on kfp.local (median)':<48}{noop['median_s']:>10.2f} s")
+    print(
+        f"{'gate passed / registered':<48}{pipeline['gate_passed']!s:>6} / "
+        f"{pipeline['registered']!s}"
+    )
+    print(f"-> {args.output_dir / 'pipeline.json'}")
+
+
+if __name__ == "__main__":
+    main()

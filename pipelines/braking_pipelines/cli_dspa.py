@@ -1,0 +1,220 @@
+"""`braking pipeline submit | schedule`: send the pipeline to a DSPA (OpenShift AI)."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from braking_pipelines.cli import (
+    ConfigFile,
+    Image,
+    Params,
+    Rows,
+    Seed,
+    Shards,
+    fail,
+    load_pipeline_config,
+    pipeline_app,
+    run_arguments,
+)
+
+if TYPE_CHECKING:
+    from braking_pipelines.config import DspaConfig, PipelineConfig
+
+DSPA_ENV = "BRAKING_DSPA_"
+
+Host = Annotated[
+    str | None,
+    typer.Option(
+        help="KFP API URL of the DSPA (https://ds-pipeline-dspa-<ns>.apps...).",
+        envvar=f"{DSPA_ENV}HOST",
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        help="Bearer token (e.g. `oc whoami -t`); prefer --token-file or the env var.",
+        envvar=f"{DSPA_ENV}TOKEN",
+        show_default=False,
+    ),
+]
+TokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="File holding the token (default: the pod's service-account token).",
+        envvar=f"{DSPA_ENV}TOKEN_FILE",
+    ),
+]
+Namespace = Annotated[
+    str | None,
+    typer.Option(help="Project (namespace) of the DSPA.", envvar=f"{DSPA_ENV}NAMESPACE"),
+]
+CaBundle = Annotated[
+    Path | None,
+    typer.Option(
+        help="CA bundle that signs the DSPA's TLS certificate.", envvar=f"{DSPA_ENV}CA_BUNDLE"
+    ),
+]
+Experiment = Annotated[
+    str | None,
+    typer.Option(
+        help="Experiment that holds the runs (created if missing).", envvar=f"{DSPA_ENV}EXPERIMENT"
+    ),
+]
+
+
+def _dspa_config(**overrides: Any) -> DspaConfig:
+    from pydantic import ValidationError
+
+    from braking_pipelines.config import DspaConfig
+
+    try:
+        return DspaConfig(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise fail(f"DSPA settings: {exc}") from exc
+
+
+def _remote_settings(
+    config_file, image, host, token, token_file, namespace, ca_bundle, experiment
+) -> tuple[PipelineConfig, DspaConfig]:
+    config = load_pipeline_config(config_file, base_image=image)
+    dspa = _dspa_config(
+        host=host,
+        token=token,
+        token_file=token_file,
+        namespace=namespace,
+        ca_bundle=ca_bundle,
+        experiment=experiment,
+    )
+    return config, dspa
+
+
+@contextlib.contextmanager
+def _package(config: PipelineConfig, given: Path | None) -> Iterator[Path]:
+    """The package to upload: the given file, or the pipeline compiled to a temp file."""
+    if given is not None:
+        yield given
+        return
+    from braking_pipelines.pipeline import compile_pipeline
+
+    with tempfile.TemporaryDirectory(prefix="braking-pipeline-") as folder:
+        yield compile_pipeline(config, Path(folder) / f"{config.name}.yaml")
+
+
+Package = Annotated[
+    Path | None,
+    typer.Option(
+        help="Compiled pipeline YAML to upload (default: compile the pipeline now).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+@pipeline_app.command("submit")
+def submit_command(
+    run_name: Annotated[
+        str | None, typer.Option(help="Run name (default: name + UTC time).")
+    ] = None,
+    rows: Rows = None,
+    seed: Seed = None,
+    shards: Shards = None,
+    params: Params = None,
+    host: Host = None,
+    token: Token = None,
+    token_file: TokenFile = None,
+    namespace: Namespace = None,
+    ca_bundle: CaBundle = None,
+    experiment: Experiment = None,
+    config_file: ConfigFile = None,
+    image: Image = None,
+    package: Package = None,
+) -> None:
+    """Upload the pipeline (or a new version of it) and start a run on the DSPA."""
+    from braking_pipelines import remote
+    from braking_pipelines.pipeline import DESCRIPTION
+
+    config, dspa = _remote_settings(
+        config_file, image, host, token, token_file, namespace, ca_bundle, experiment
+    )
+    arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    name = run_name or f"{config.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    try:
+        with _package(config, package) as package_file:
+            run = remote.submit(dspa, package_file, config.name, DESCRIPTION, arguments, name)
+    except (remote.DspaError, FileNotFoundError) as exc:
+        raise fail(str(exc), code=1) from exc
+    typer.echo(
+        f"Started run {name!r} (id {run.run_id}) of pipeline {config.name!r} version "
+        f"{run.pipeline.version_name!r} in experiment {dspa.experiment!r}"
+    )
+
+
+@pipeline_app.command("schedule")
+def schedule_command(
+    cron: Annotated[
+        str,
+        typer.Option(
+            help="6-field cron, seconds first, in the DSPA's timezone (UTC default): "
+            "'0 0 2 * * *' = 02:00 daily.",
+            envvar=f"{DSPA_ENV}CRON",
+        ),
+    ] = "0 0 2 * * *",
+    job_name: Annotated[str | None, typer.Option(help="Recurring run name.")] = None,
+    max_concurrency: Annotated[int, typer.Option(min=1, help="Runs allowed at once.")] = 1,
+    catch_up: Annotated[
+        bool, typer.Option(help="Backfill runs missed while the schedule was paused.")
+    ] = False,
+    rows: Rows = None,
+    seed: Seed = None,
+    shards: Shards = None,
+    params: Params = None,
+    host: Host = None,
+    token: Token = None,
+    token_file: TokenFile = None,
+    namespace: Namespace = None,
+    ca_bundle: CaBundle = None,
+    experiment: Experiment = None,
+    config_file: ConfigFile = None,
+    image: Image = None,
+    package: Package = None,
+) -> None:
+    """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA."""
+    from braking_pipelines import remote
+    from braking_pipelines.cron import CronError, validate_cron
+    from braking_pipelines.pipeline import DESCRIPTION
+
+    try:
+        cron = validate_cron(cron)
+    except CronError as exc:
+        raise fail(str(exc)) from exc
+    config, dspa = _remote_settings(
+        config_file, image, host, token, token_file, namespace, ca_bundle, experiment
+    )
+    arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    name = job_name or f"{config.name}-scheduled"
+    try:
+        with _package(config, package) as package_file:
+            scheduled = remote.schedule(
+                dspa,
+                package_file,
+                config.name,
+                DESCRIPTION,
+                arguments,
+                name,
+                cron,
+                max_concurrency=max_concurrency,
+                catch_up=catch_up,
+            )
+    except (remote.DspaError, FileNotFoundError) as exc:
+        raise fail(str(exc), code=1) from exc
+    typer.echo(
+        f"Scheduled {name!r} (id {scheduled.recurring_run_id}) at cron {cron!r} for pipeline "
+        f"version {scheduled.pipeline.version_name!r} in experiment {dspa.experiment!r}"
+    )

@@ -1,0 +1,87 @@
+"""Whole pipeline runs on kfp.local with small data (slow: real training in subprocesses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from braking_pipelines.config import PipelineConfig
+from braking_pipelines.local import run_local
+
+SMALL_RUN = {"data_rows": 1500, "tuning_shards": 2, "search_iterations": 2, "cv_folds": 2}
+
+
+@pytest.mark.slow
+def test_a_failing_gate_skips_registration_and_deployment(tmp_path, tiny_search):
+    config = PipelineConfig(local_root=tmp_path / "root")
+    arguments = {**SMALL_RUN, "tuning_shards": 1, "gate_thresholds": {"min_r2": 2.0}}
+
+    summary = run_local(config, arguments, log_file=tmp_path / "steps.log", use_stack=False)
+
+    assert summary.gate_passed is False
+    assert any(reason.startswith("r2:") for reason in summary.gate_reasons)
+    ran = {path.rsplit("/", 1)[-1] for path in summary.tasks}
+    assert {"generate-data", "split-data", "tune-shard", "train-model", "validate-model"} <= ran
+    assert not ran & {"register-model", "deploy-model", "smoke-test"}
+    assert summary.registered is None and summary.endpoint_url is None
+    assert 0 < summary.model_metrics["rmse"] < 1
+    assert (tmp_path / "steps.log").stat().st_size > 0
+
+
+# Thresholds any working model meets: this test is about the pipeline, not model quality.
+LENIENT_GATE = {
+    "max_rmse": 1.0,
+    "max_mae": 1.0,
+    "min_r2": -10.0,
+    "max_max_error": 1.0,
+    "max_rmse_to_baseline": 100.0,
+    "max_under_braking_rate": 1.0,
+    "max_phantom_brake": 1.0,
+    "max_monotonic_violation": 1.0,
+    "min_stationary_brake": 0.0,
+    "max_onnx_parity": 1.0,
+}
+
+
+@pytest.mark.slow
+def test_cli_run_local_registers_deploys_and_answers_an_inference(
+    tmp_path, tiny_search, embedded_stack
+):
+    import json
+
+    import httpx
+    from typer.testing import CliRunner
+
+    from braking_cli.main import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "pipeline", "run", "--local", "--rows", "1500", "--shards", "2",
+            "-p", "search_iterations=2", "-p", "cv_folds=2",
+            "-p", f"gate_thresholds={json.dumps(LENIENT_GATE)}",
+            "--output-dir", str(tmp_path / "root"),
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "passed" in result.output
+    assert "smoke inference" in result.output and "brake_amount = " in result.output
+    model_url = f"{embedded_stack.serving_url}/v2/models/braking-distance"
+    assert model_url in result.output
+
+    # The registry holds the version the run reported, pointing at the gated model.
+    base = f"{embedded_stack.registry_url}/api/model_registry/v1alpha3"
+    found = httpx.get(f"{base}/registered_model", params={"name": "braking-distance"})
+    assert found.status_code == 200, found.text
+    versions = httpx.get(f"{base}/registered_models/{found.json()['id']}/versions").json()
+    assert versions["size"] == 1
+
+    # The deployed model answers: a stopped car 5 m ahead at 100 km/h means braking.
+    from braking_model.invariants import raw_features
+
+    from braking_serving.client import InferenceClient
+
+    with InferenceClient(model_url) as client:
+        brake = client.predict(raw_features(5.0, 0.0, 100.0, 0.85))
+    assert brake.shape == (1,)
+    assert 0.0 <= float(brake[0]) <= 1.0
