@@ -29,7 +29,7 @@ def _hist_gradient_boosting(seed: int) -> BaseEstimator:
 
 
 def _mlp(seed: int) -> BaseEstimator:
-    mlp = MLPRegressor(early_stopping=True, max_iter=40, random_state=seed)
+    mlp = MLPRegressor(early_stopping=True, max_iter=30, random_state=seed)
     return make_pipeline(StandardScaler(), mlp)
 
 
@@ -106,6 +106,7 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         raw = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
         if self.spread_ is not None:
             spread = np.asarray(self.spread_.predict(X), dtype=np.float32).reshape(-1)
+            spread = np.maximum(spread, np.float32(0.0))
             raw = raw + np.float32(self.safety_margin) * spread
         brake = np.clip(raw, np.float32(0.0), np.float32(1.0))
         return np.where(X[:, self.closing_index] > 0, brake, np.float32(0.0))
@@ -146,6 +147,7 @@ def _converter(scope, operator, container) -> None:
         OnnxClip,
         OnnxGather,
         OnnxGreater,
+        OnnxMax,
         OnnxMul,
         OnnxReshape,
     )
@@ -158,6 +160,7 @@ def _converter(scope, operator, container) -> None:
     if model.spread_ is not None:
         spread = OnnxSubEstimator(model.spread_, X, op_version=opv)
         spread = OnnxReshape(spread, np.array([-1, 1], dtype=np.int64), op_version=opv)
+        spread = OnnxMax(spread, np.array([0.0], dtype=np.float32), op_version=opv)
         margin = np.array([model.safety_margin], dtype=np.float32)
         raw = OnnxAdd(raw, OnnxMul(spread, margin, op_version=opv), op_version=opv)
     brake = OnnxClip(
