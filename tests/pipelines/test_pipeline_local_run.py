@@ -78,7 +78,6 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
 
     # The deployed model answers: a stopped car 5 m ahead at 100 km/h means braking.
     from braking_model.invariants import raw_features
-
     from braking_serving.client import InferenceClient
 
     with InferenceClient(model_url) as client:
