@@ -6,6 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+NB_STAMP := $(subst .installed-,.notebooks-,$(STAMP))
 UV_VERSION := 0.13.9
 OUT    ?= outputs
 RUN_ROWS ?= 20000
@@ -48,6 +49,16 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 bench: $(STAMP) ## run the benchmarks; JSON results land in benchmarks/results/
 	@mkdir -p benchmarks/results
 	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f --output-dir benchmarks/results; done
+
+$(NB_STAMP): $(STAMP)
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c requirements.lock -e ".[dev,notebooks]"
+	rm -f $(VENV)/.notebooks-* && touch $(NB_STAMP)
+
+notebooks: $(NB_STAMP) ## start the embedded stack and JupyterLab on 127.0.0.1 (Ctrl-C stops JupyterLab)
+	$(BIN)/braking stack up
+	@echo "The embedded stack keeps running after JupyterLab stops: '$(BIN)/braking stack down' stops it."
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --ServerApp.root_dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 lock: | $(BIN)/uv ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra notebooks --python-version 3.11 --quiet -o requirements.lock

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -101,13 +102,21 @@ def _read_json(path: Path) -> Any:
 
 
 def _flatten_numbers(prefix: str, value: Any) -> Iterator[tuple[str, float | int]]:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return
+    if isinstance(value, int) and abs(value) > 999_999_999:
+        value = float(value)  # MetadataIntValue holds int32 only
     if isinstance(value, int | float):
         yield prefix, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _flatten_numbers(f"{prefix}.{key}", item)
+
+
+# metrics.json keys (written by braking_model.train) that are lineage, not metrics.
+_PARAM_KEYS = ("hyperparameters", "params", "best_params", "training_params")
+_DATASET_KEYS = ("training_data_sha256", "dataset_sha256")
+_FAMILY_KEYS = ("model_family", "family")
 
 
 def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str | None) -> dict:
@@ -116,12 +125,14 @@ def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str 
     metadata: dict[str, str | int | float | bool] = {HASH_PROPERTY: model_sha256(model_dir)}
     metrics = _read_json(model_dir / "metrics.json") or {}
     for key, value in metrics.items():
-        if key in ("params", "best_params", "training_params"):
+        if key in _PARAM_KEYS:
             metadata["training_params"] = json.dumps(value, sort_keys=True)
-        elif key in ("dataset_sha256", "data_sha256"):
+        elif key in _DATASET_KEYS:
             metadata["dataset_sha256"] = str(value)
-        elif isinstance(value, str) and key in ("family", "model_family", "estimator"):
-            metadata["model_family"] = value
+        elif key in _FAMILY_KEYS:
+            metadata["model_family"] = str(value)
+        elif key == "seed":
+            metadata["training_seed"] = value
         else:
             metadata.update(_flatten_numbers(f"metric.{key}", value))
     gate = _read_json(model_dir / "gate.json")
@@ -162,28 +173,31 @@ def connect(config: RegistrationConfig) -> ModelRegistry:
         raise RegistrationError(f"model registry at {address} is unreachable: {error}") from None
 
 
-def _existing_version(registry: ModelRegistry, name: str, sha256: str) -> ModelVersion | None:
+def _scan_versions(
+    registry: ModelRegistry, name: str, sha256: str
+) -> tuple[ModelVersion | None, int]:
+    """The version already holding these bytes (or None) and the newest numeric version name.
+
+    One newest-first pass over the versions serves both questions.
+    """
     if registry.get_registered_model(name) is None:
-        return None
-    versions = registry.get_model_versions(name).order_by_id().descending().page_size(100)
-    for version in versions:
+        return None, 0
+    newest_number = None
+    for version in registry.get_model_versions(name).order_by_id().descending().page_size(100):
+        if newest_number is None and (match := re.search(r"\d+$", version.name or "")):
+            newest_number = int(match.group())
         if (version.custom_properties or {}).get(HASH_PROPERTY) == sha256:
-            return version
-    return None
+            return version, newest_number or 0
+    return None, newest_number or 0
 
 
-def _candidate_names(registry: ModelRegistry, config: RegistrationConfig, fields: dict):
+def _candidate_names(template: str, fields: dict[str, str], newest_number: int) -> Iterator[str]:
     """Version names to try in order; `{n}` counts up from the newest numeric name."""
-    if "{n}" not in config.version_template:
-        yield config.version_template.format(n=0, **fields)
+    if "{n}" not in template:
+        yield template.format(n=0, **fields)
         return
-    start = 1
-    if registry.get_registered_model(config.model_name) is not None:
-        newest = registry.get_model_versions(config.model_name).order_by_id().descending()
-        numbers = (int(m.group()) for v in newest if (m := re.search(r"\d+$", v.name or "")))
-        start = next(numbers, 0) + 1
-    for n in range(start, start + MAX_NAME_ATTEMPTS):
-        yield config.version_template.format(n=n, **fields)
+    for n in range(newest_number + 1, newest_number + 1 + MAX_NAME_ATTEMPTS):
+        yield template.format(n=n, **fields)
 
 
 def _is_name_clash(error: Exception) -> bool:
@@ -214,7 +228,8 @@ def register_model(
     metadata = model_metadata(model_dir, run_id=run_id, source_revision=source_revision)
     sha256 = str(metadata[HASH_PROPERTY])
     registry = connect(config)
-    if existing := _existing_version(registry, config.model_name, sha256):
+    existing, newest_number = _scan_versions(registry, config.model_name, sha256)
+    if existing is not None:
         return _result(registry, config, existing, created=False)
 
     uri, storage_path = storage_location(model_dir, config)
@@ -225,7 +240,7 @@ def register_model(
         "run_id": run_id or "local",
         "date": datetime.now(UTC).strftime("%Y%m%d%H%M%S"),
     }
-    for version_name in _candidate_names(registry, config, fields):
+    for version_name in _candidate_names(config.version_template, fields, newest_number):
         try:
             registry.register_model(
                 config.model_name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -83,6 +84,9 @@ def _endpoint(operation: Callable[[RegistryService, Request], Awaitable[Response
             return error_response(404, str(error))
         except Conflict as error:
             return error_response(409, str(error))
+        except sqlite3.OperationalError as error:  # locked past busy_timeout, disk full...
+            logger.warning("database unavailable: %s", error)
+            return error_response(503, f"registry database unavailable ({error}); retry later")
 
     return endpoint
 
@@ -136,11 +140,17 @@ def _resource_routes(collection: str, finder: str, kind: Kind, schema: str) -> l
     ]
 
 
-async def _list_versions_of_model(service: RegistryService, request: Request) -> Response:
-    model_id = parse_id(request.path_params["id"], "registeredmodelId")
-    query = request.query_params
-    result = await run_in_threadpool(service.list, MODEL_VERSIONS, query, parent_id=model_id)
-    return json_response(result)
+def _children(kind: Kind, parent_field: str):
+    """List the `kind` resources under the parent named by the path's `{id}`."""
+
+    async def listing(service: RegistryService, request: Request) -> Response:
+        parent_id = parse_id(request.path_params["id"], parent_field)
+        query = request.query_params
+        return json_response(
+            await run_in_threadpool(service.list, kind, query, parent_id=parent_id)
+        )
+
+    return listing
 
 
 async def _create_version_of_model(service: RegistryService, request: Request) -> Response:
@@ -154,13 +164,6 @@ async def _create_version_of_model(service: RegistryService, request: Request) -
     return json_response(created, 201)
 
 
-async def _list_artifacts_of_version(service: RegistryService, request: Request) -> Response:
-    version_id = parse_id(request.path_params["id"], "modelversionId")
-    query = request.query_params
-    result = await run_in_threadpool(service.list, ARTIFACTS, query, parent_id=version_id)
-    return json_response(result)
-
-
 async def _upsert_artifact_of_version(service: RegistryService, request: Request) -> Response:
     version_id = parse_id(request.path_params["id"], "modelversionId")
     body = await _json_body(request)
@@ -171,9 +174,9 @@ async def _upsert_artifact_of_version(service: RegistryService, request: Request
 def api_routes() -> list[Route]:
     """Every implemented operation, relative to the API prefix."""
     nested = [
-        ("/registered_models/{id}/versions", "GET", _list_versions_of_model),
+        ("/registered_models/{id}/versions", "GET", _children(MODEL_VERSIONS, "registeredmodelId")),
         ("/registered_models/{id}/versions", "POST", _create_version_of_model),
-        ("/model_versions/{id}/artifacts", "GET", _list_artifacts_of_version),
+        ("/model_versions/{id}/artifacts", "GET", _children(ARTIFACTS, "modelversionId")),
         ("/model_versions/{id}/artifacts", "POST", _upsert_artifact_of_version),
     ]
     return [
@@ -225,13 +228,16 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
 
-def create_app(db_path: str | Path, token: str | None = None) -> Any:
+def create_app(
+    db_path: str | Path, token: str | None = None, *, busy_timeout_ms: int = 30_000
+) -> Any:
     """The registry ASGI app storing into the SQLite file `db_path`.
 
     When `token` is set, every API request must carry `Authorization: Bearer <token>`.
+    A write waits up to `busy_timeout_ms` for other writers, then answers 503.
     """
 
-    service = RegistryService(RegistryStore(db_path))
+    service = RegistryService(RegistryStore(db_path, busy_timeout_ms=busy_timeout_ms))
 
     @asynccontextmanager
     async def lifespan(app: Starlette):

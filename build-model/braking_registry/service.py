@@ -16,6 +16,7 @@ from braking_registry.store import (
     ARTIFACT,
     MODEL_VERSION,
     REGISTERED_MODEL,
+    Criteria,
     NotFound,
     RegistryStore,
     Row,
@@ -191,13 +192,7 @@ class RegistryService:
         parent = query.get("parentResourceId")
         parent_id = None if parent is None else parse_id(parent, "parentResourceId")
         try:
-            row = self.store.find(
-                kind.kind,
-                type_=artifact_type,
-                name=name,
-                external_id=external_id,
-                parent_id=parent_id,
-            )
+            row = self.store.find(Criteria(kind.kind, artifact_type, name, external_id, parent_id))
         except NotFound:
             criteria = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None)
             raise NotFound(f"no {kind.label} matches {criteria}") from None
@@ -219,16 +214,15 @@ class RegistryService:
             page_size = parse_id(query["pageSize"], "pageSize")
         order_by = self._enum(query, "orderBy", "OrderByField", "ID")
         sort_order = self._enum(query, "sortOrder", "SortOrder", "ASC")
-        if "artifactType" in query:
+        if "artifactType" in query and artifact_type is None:
             artifact_type = self._enum(query, "artifactType", "ArtifactTypeQueryParam", "")
         if query.get("filterQuery"):
             raise InvalidRequest("filterQuery", "filter queries are not supported by this server")
+        criteria = Criteria(
+            kind.kind, artifact_type, query.get("name"), query.get("externalId"), parent_id
+        )
         page = self.store.list(
-            kind.kind,
-            type_=artifact_type,
-            name=query.get("name"),
-            external_id=query.get("externalId"),
-            parent_id=parent_id,
+            criteria,
             order_by=order_by,
             descending=sort_order == "DESC",
             page_size=page_size,

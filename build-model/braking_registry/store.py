@@ -43,7 +43,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS resources_name_in_parent
     ON resources (kind, type, ifnull(parent_id, 0), name) WHERE name IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS resources_external_id
     ON resources (kind, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, name, parent_id);
 CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (kind, parent_id, id);
+CREATE INDEX IF NOT EXISTS resources_by_parent_create
+    ON resources (kind, parent_id, create_time, id);
+CREATE INDEX IF NOT EXISTS resources_by_parent_update
+    ON resources (kind, parent_id, update_time, id);
 CREATE INDEX IF NOT EXISTS resources_by_create ON resources (kind, create_time, id);
 CREATE INDEX IF NOT EXISTS resources_by_update ON resources (kind, update_time, id);
 """
@@ -74,6 +79,27 @@ class Row:
     create_time: int
     update_time: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a lookup matches: one kind, optionally narrowed by type, name, externalId, parent."""
+
+    kind: str
+    type: str | None = None
+    name: str | None = None
+    external_id: str | None = None
+    parent_id: int | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL condition and parameters."""
+        clauses, params = ["kind = ?"], [self.kind]
+        for column in ("type", "name", "external_id", "parent_id"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return " AND ".join(clauses), params
 
 
 @dataclass(frozen=True)
@@ -221,34 +247,20 @@ class RegistryStore:
             raise NotFound(resource_id)
         return self._row(row)
 
-    def find(
-        self,
-        kind: str,
-        *,
-        type_: str | None = None,
-        name: str | None = None,
-        external_id: str | None = None,
-        parent_id: int | None = None,
-    ) -> Row:
-        """The first resource (lowest id) matching every given criterion."""
-        where, params = self._filters(kind, type_, name, external_id, parent_id)
-        row = (
-            self._connection()
-            .execute(f"SELECT * FROM resources WHERE {where} ORDER BY id LIMIT 1", params)
-            .fetchone()
-        )
+    def find(self, criteria: Criteria) -> Row:
+        """The first resource (lowest id) matching `criteria`; `NotFound` otherwise."""
+        where, params = criteria.where()
+        # `+id`: sort the few matches rather than walk an id-ordered index past every row.
+        sql = f"SELECT * FROM resources WHERE {where} ORDER BY +id LIMIT 1"
+        row = self._connection().execute(sql, params).fetchone()
         if row is None:
-            raise NotFound(name or external_id)
+            raise NotFound(criteria.name or criteria.external_id)
         return self._row(row)
 
     def list(
         self,
-        kind: str,
+        criteria: Criteria,
         *,
-        type_: str | None = None,
-        name: str | None = None,
-        external_id: str | None = None,
-        parent_id: int | None = None,
         order_by: str = "ID",
         descending: bool = False,
         page_size: int = 100,
@@ -257,7 +269,7 @@ class RegistryStore:
         """A page of resources, keyset-paginated on (order column, id)."""
         column = ORDER_COLUMNS[order_by]
         page_size = min(page_size, MAX_PAGE_SIZE)
-        where, params = self._filters(kind, type_, name, external_id, parent_id)
+        where, params = criteria.where()
         if page_token:
             value, last_id = _decode_token(page_token, order_by)
             op = "<" if descending else ">"
@@ -275,26 +287,6 @@ class RegistryStore:
             last = rows[-1]
             token = _encode_token(order_by, getattr(last, column), last.id)
         return Page(rows, token, page_size)
-
-    @staticmethod
-    def _filters(
-        kind: str,
-        type_: str | None,
-        name: str | None,
-        external_id: str | None,
-        parent_id: int | None,
-    ) -> tuple[str, list[Any]]:
-        clauses, params = ["kind = ?"], [kind]
-        for column, value in (
-            ("type", type_),
-            ("name", name),
-            ("external_id", external_id),
-            ("parent_id", parent_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        return " AND ".join(clauses), params
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Row:

@@ -70,9 +70,10 @@ def serve(
 
 
 def predict(
-    url: str = typer.Option(
-        "http://127.0.0.1:8081/v2/models/braking-distance",
-        help="model URL .../v2/models/<name> (local server or InferenceService)",
+    url: str | None = typer.Option(
+        None,
+        help="model URL .../v2/models/<name> (local server or InferenceService) "
+        "[default: braking-distance on the embedded stack's server]",
         envvar="BRAKING_PREDICT_URL",
     ),
     features: tuple[float, float, float, float, float, float, float] = typer.Option(
@@ -90,7 +91,9 @@ def predict(
 ) -> None:
     """Ask the served model how hard to brake for one sensor reading."""
     from braking_serving.client import InferenceClient, InferenceError
+    from braking_serving.config import StackConfig
 
+    url = url or f"{StackConfig().serving_url}/v2/models/{DEFAULT_MODEL_NAME}"
     try:
         with InferenceClient(url, token=_read_token(token_file), ca_bundle=ca_bundle) as client:
             amount = float(client.predict(list(features))[0])

@@ -61,10 +61,22 @@ class RunningRegistry:
         self.thread.join(timeout=30)
 
 
-def start_registry(db: Path, token: str | None = None) -> RunningRegistry:
-    """Serve `db` on 127.0.0.1, port chosen by the OS; returns once it accepts requests."""
+def start_registry(
+    db: Path, token: str | None = None, tls: tuple[Path, Path] | None = None
+) -> RunningRegistry:
+    """Serve `db` on 127.0.0.1, port chosen by the OS; returns once it accepts requests.
+
+    `tls` = (certificate, key) serves HTTPS.
+    """
+    certificate, key = tls or (None, None)
     config = uvicorn.Config(
-        create_app(db, token=token), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        create_app(db, token=token),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ssl_certfile=certificate,
+        ssl_keyfile=key,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="registry-test-server", daemon=True)
@@ -83,8 +95,10 @@ def registry_factory(tmp_path: Path) -> Iterator[Callable[..., RunningRegistry]]
     """Start registries on demand (e.g. twice on one db to test restarts); all stop at teardown."""
     started: list[RunningRegistry] = []
 
-    def factory(db: Path | None = None, token: str | None = None) -> RunningRegistry:
-        registry = start_registry(db or tmp_path / "registry.db", token)
+    def factory(
+        db: Path | None = None, token: str | None = None, tls: tuple[Path, Path] | None = None
+    ) -> RunningRegistry:
+        registry = start_registry(db or tmp_path / "registry.db", token, tls)
         started.append(registry)
         return registry
 
@@ -184,3 +198,43 @@ def response_violations(spec: dict, method: str, path: str, status: int, body) -
         return [f"status {status} is not declared for {method.upper()} {path}"]
     errors = json_schema_validator(spec, name).iter_errors(body)
     return [f"{'.'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, standing in for a cluster's custom CA."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "braking-registry-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "registry.crt", folder / "registry.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 
-from braking_registry.store import MODEL_VERSION, REGISTERED_MODEL, RegistryStore
+from braking_registry.store import MODEL_VERSION, REGISTERED_MODEL, Criteria, RegistryStore
 
 WRITERS = 8
 PER_WRITER = 12
@@ -78,7 +78,28 @@ def test_eight_processes_on_one_database_file_lose_nothing(tmp_path):
     assert store.count(REGISTERED_MODEL) == WRITERS
     assert store.count(MODEL_VERSION) == WRITERS * PER_WRITER
     for index in range(WRITERS):
-        parent = store.find(REGISTERED_MODEL, name=f"p{index}")
-        versions = store.list(MODEL_VERSION, parent_id=parent.id, page_size=1000).rows
+        parent = store.find(Criteria(REGISTERED_MODEL, name=f"p{index}"))
+        versions = store.list(Criteria(MODEL_VERSION, parent_id=parent.id), page_size=1000).rows
         assert [v.body["n"] for v in versions] == list(range(PER_WRITER))
     store.close()
+
+
+def test_a_database_locked_too_long_answers_503_then_recovers(tmp_path):
+    import sqlite3
+
+    from starlette.testclient import TestClient
+
+    from braking_registry.server import create_app
+    from braking_registry.spec import API_PREFIX
+
+    db = tmp_path / "locked.db"
+    with TestClient(create_app(db, busy_timeout_ms=100), base_url="http://127.0.0.1") as http:
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        busy = http.post(f"{API_PREFIX}/registered_models", json={"name": "m"})
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        after = http.post(f"{API_PREFIX}/registered_models", json={"name": "m"})
+    assert busy.status_code == 503 and busy.json()["code"] == "503"
+    assert "retry later" in busy.json()["message"]
+    assert after.status_code == 201

@@ -17,6 +17,8 @@ from braking_registry.register import (
     storage_location,
 )
 
+from .conftest import self_signed_certificate
+
 
 def _config(registry, **overrides) -> RegistrationConfig:
     settings = {
@@ -27,28 +29,42 @@ def _config(registry, **overrides) -> RegistrationConfig:
     return RegistrationConfig(**{**settings, **overrides})
 
 
-def test_registers_onnx_model_with_metadata(registry, model_dir_factory):
-    model_dir = model_dir_factory(1)
+def test_registers_the_trained_model_with_its_metadata(registry, trained_model_dir):
+    metrics = json.loads((trained_model_dir / "metrics.json").read_text())
 
-    result = register_model(model_dir, _config(registry), run_id="run-7", source_revision="abc123")
+    result = register_model(
+        trained_model_dir, _config(registry), run_id="run-7", source_revision="abc123"
+    )
 
     assert result.created and result.version_name == "1"
-    assert result.uri == model_dir.resolve().as_uri()
+    assert result.uri == trained_model_dir.resolve().as_uri()
     client = registry.client()
     version = client.get_model_version("braking-distance", "1")
     assert version.id == result.model_version_id
     properties = version.custom_properties
-    assert properties["model_sha256"] == model_sha256(model_dir)
-    assert properties["metric.test.mae"] == pytest.approx(0.01)
-    assert properties["metric.cv_score"] == pytest.approx(0.98)
-    assert json.loads(properties["training_params"]) == {"family": "linear", "fit_intercept": True}
-    assert properties["dataset_sha256"] == f"{1:064x}"
-    assert properties["gate_passed"] is True
+    assert properties["model_sha256"] == model_sha256(trained_model_dir)
+    assert properties["metric.rmse"] == pytest.approx(metrics["rmse"])
+    assert properties["metric.best_cv_rmse"] == pytest.approx(metrics["best_cv_rmse"])
+    assert json.loads(properties["training_params"]) == metrics["hyperparameters"]
+    assert properties["dataset_sha256"] == metrics["training_data_sha256"]
+    assert properties["model_family"] == metrics["model_family"]
     assert (properties["pipeline_run_id"], properties["source_revision"]) == ("run-7", "abc123")
     artifact = client.get_model_artifact("braking-distance", "1")
     assert artifact.id == result.model_artifact_id
     assert (artifact.model_format_name, artifact.model_format_version) == ("onnx", "1")
     assert artifact.model_source_id == "run-7"
+
+
+def test_gate_verdict_is_recorded(registry, model_dir_factory):
+    model_dir = model_dir_factory(1)
+    (model_dir / "gate.json").write_text(json.dumps({"passed": False, "reasons": ["rmse high"]}))
+
+    register_model(model_dir, _config(registry))
+
+    properties = registry.client().get_model_version("braking-distance", "1").custom_properties
+    assert properties["gate_passed"] is False
+    assert json.loads(properties["gate_reasons"]) == ["rmse high"]
+    assert properties["metric.test.mae"] == pytest.approx(0.01)
 
 
 def test_same_model_bytes_return_the_existing_version(registry, model_dir_factory):
@@ -111,6 +127,19 @@ def test_token_protected_registry(registry_factory, model_dir_factory, tmp_path)
     assert result.created
     with pytest.raises(RegistrationError, match="401"):
         register_model(model_dir_factory(2), _config(registry, token="wrong"))
+
+
+def test_tls_registry_with_custom_ca_and_token(registry_factory, model_dir_factory, tmp_path):
+    """The cluster path: https, is_secure=True, a bearer token and the route's CA bundle."""
+    certificate, key = self_signed_certificate(tmp_path)
+    registry = registry_factory(tmp_path / "tls.db", token="cluster-token", tls=(certificate, key))
+    secure = {"server_address": "https://127.0.0.1", "is_secure": True, "custom_ca": certificate}
+
+    result = register_model(model_dir_factory(1), _config(registry, **secure))
+
+    assert result.created and result.version_name == "1"
+    with pytest.raises(RegistrationError, match=r"unreachable.*certificate"):
+        register_model(model_dir_factory(2), _config(registry, **{**secure, "custom_ca": None}))
 
 
 def test_bad_inputs_fail_clearly(registry, tmp_path):

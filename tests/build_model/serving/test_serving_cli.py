@@ -127,3 +127,14 @@ def test_two_workers_serve_and_pool_their_metrics(serving_model_dir, reference_s
     series = f'braking_serving_requests_total{{code="200",endpoint="infer",model="{MODEL_NAME}"}}'
     count = re.search(rf"{re.escape(series)} (\S+)", metrics)
     assert count and float(count[1]) == 40
+
+
+def test_predict_defaults_to_the_embedded_stacks_server(server_url):
+    port = server_url.rsplit(":", 1)[1]
+    result = CliRunner().invoke(
+        app,
+        ["predict", "--features", *["100"] * 6, "0.8"],
+        env={"BRAKING_STACK_SERVING_PORT": port, "BRAKING_PREDICT_URL": None},
+    )
+    assert result.exit_code == 0, result.output
+    assert "brake amount:" in result.output
