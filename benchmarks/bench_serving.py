@@ -39,14 +39,14 @@ def free_port() -> int:
 
 
 def train_small_model(folder: Path) -> Path:
-    """No --model-dir: a real MODEL_DIR from `braking_model.train_model` on 20,000 rows."""
+    """No --model-dir: a real MODEL_DIR from `braking_model.train_model` on 10,000 rows."""
     from braking_data.generate import write_dataset
     from braking_model.config import TrainConfig
     from braking_model.train import train_model
 
     folder.mkdir(parents=True, exist_ok=True)
-    write_dataset(folder / "data.parquet", rows=20_000, seed=3)
-    config = TrainConfig(n_iter=4, cv=2, n_jobs=1, seed=3)
+    write_dataset(folder / "data.parquet", rows=10_000, seed=3)
+    config = TrainConfig(n_iter=2, cv=2, n_jobs=1, seed=3)
     train_model(folder / "data.parquet", folder / "model", config)
     return folder / "model"
 
@@ -179,7 +179,7 @@ def main() -> None:
         parser.error(f"--model-dir {model_dir} needs model.onnx and model.joblib")
     if not complete:
         model_dir = train_small_model(work / "trained")
-        model_source = "braking_model.train_model on 20,000 generated rows (no --model-dir)"
+        model_source = "braking_model.train_model on 10,000 generated rows (no --model-dir)"
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
