@@ -96,13 +96,13 @@ def register_command(
     model_name: Annotated[
         str | None,
         typer.Option(
-            help="RegisteredModel name [default: braking-distance].", envvar=f"{ENV}MODEL_NAME"
+            help="RegisteredModel name (default braking-distance).", envvar=f"{ENV}MODEL_NAME"
         ),
     ] = None,
     version_template: Annotated[
         str | None,
         typer.Option(
-            help="Version name template: {n}, {hash8}, {run_id}, {date} [default: {n}].",
+            help="Version name template with {n}, {hash8}, {run_id} or {date} (default {n}).",
             envvar=f"{ENV}VERSION_TEMPLATE",
         ),
     ] = None,

@@ -165,17 +165,21 @@ class RegistryService:
     ) -> dict[str, Any]:
         """Apply a PATCH: given fields replace stored ones, customProperties as a whole."""
         validate_body(schema, body)
-        current = self.get_row(kind, resource_id)
-        if kind is ARTIFACTS:
-            _artifact_type(body, current.type)
-        fields = {**current.body, **_body_fields(_response_schema(kind, current.type), body)}
-        row = self.store.update(
-            kind.kind,
-            resource_id,
-            fields,
-            external_id=body.get("externalId", current.external_id),
-            parent_id=current.parent_id if parent_id is None else parent_id,
-        )
+
+        def change(current: Row) -> tuple[dict[str, Any], str | None, int | None]:
+            if kind is ARTIFACTS:
+                _artifact_type(body, current.type)
+            patch = _body_fields(_response_schema(kind, current.type), body)
+            return (
+                {**current.body, **patch},
+                body.get("externalId", current.external_id),
+                current.parent_id if parent_id is None else parent_id,
+            )
+
+        try:
+            row = self.store.update(kind.kind, resource_id, change)
+        except NotFound:
+            raise NotFound(f"no {kind.label} with id {resource_id}") from None
         return to_api(kind, row)
 
     def find(

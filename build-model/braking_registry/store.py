@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +100,10 @@ class Criteria:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         return " AND ".join(clauses), params
+
+
+# (body, externalId, parent id) of a resource after an update, computed from its current row.
+Change = Callable[[Row], tuple[dict[str, Any], str | None, int | None]]
 
 
 @dataclass(frozen=True)
@@ -201,28 +205,24 @@ class RegistryStore:
             raise Conflict(self._conflict_message(kind, type_, name, external_id)) from error
         return Row(new_id, kind, type_, name, external_id, parent_id, now, now, body)
 
-    def update(
-        self,
-        kind: str,
-        resource_id: int,
-        body: dict[str, Any],
-        *,
-        external_id: str | None,
-        parent_id: int | None,
-    ) -> Row:
-        """Replace a resource's body, externalId and parent; bump its update time."""
+    def update(self, kind: str, resource_id: int, change: Change) -> Row:
+        """Apply `change` to a resource inside one write transaction; bump its update time.
+
+        `change(current)` returns the new (body, externalId, parent id). Reading and writing
+        in the same transaction means concurrent PATCHes of different fields never undo
+        each other.
+        """
         now = _now_ms()
         try:
             with self._write() as db:
-                cursor = db.execute(
+                current = self.get(kind, resource_id)
+                body, external_id, parent_id = change(current)
+                db.execute(
                     "UPDATE resources SET body = ?, external_id = ?, parent_id = ?, "
                     "update_time = max(?, create_time) WHERE kind = ? AND id = ?",
                     (json.dumps(body), external_id, parent_id, now, kind, resource_id),
                 )
-                if cursor.rowcount == 0:
-                    raise NotFound(resource_id)
         except sqlite3.IntegrityError as error:
-            current = self.get(kind, resource_id)
             raise Conflict(
                 self._conflict_message(kind, current.type, current.name, external_id)
             ) from error
@@ -231,10 +231,11 @@ class RegistryStore:
     @staticmethod
     def _conflict_message(kind: str, type_: str, name: str | None, external_id: str | None) -> str:
         what = type_ if kind == ARTIFACT else kind
-        return (
-            f"a {what} with name {name!r} already exists in the same scope, "
-            f"or externalId {external_id!r} is already used by another {kind}"
-        )
+        scope = {REGISTERED_MODEL: "registry", MODEL_VERSION: "registered model"}
+        taken = [f"name {name!r} (unique per {scope.get(kind, 'model version')})"]
+        if external_id is not None:
+            taken.append(f"externalId {external_id!r} (unique per {kind})")
+        return f"a {what} already uses {' or '.join(taken)}"
 
     def get(self, kind: str, resource_id: int) -> Row:
         """The resource with this id; `NotFound` otherwise."""
@@ -273,8 +274,8 @@ class RegistryStore:
         if page_token:
             value, last_id = _decode_token(page_token, order_by)
             op = "<" if descending else ">"
-            where += f" AND ({column} {op} ? OR ({column} = ? AND id {op} ?))"
-            params += [value, value, last_id]
+            where += f" AND ({column}, id) {op} (?, ?)"  # a row value: an index range scan
+            params += [value, last_id]
         direction = "DESC" if descending else "ASC"
         sql = (
             f"SELECT * FROM resources WHERE {where} "

@@ -8,7 +8,29 @@ from typing import Any
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # the open embedded registry needs no token; the client warns about it anyway
+    pytest.mark.filterwarnings("ignore:User access token is missing:UserWarning"),
+]
+
+# One small gradient-boosting candidate: the notebooks' flow is under test, not the search.
+TINY_SEARCH_SPACE = """
+hist_gradient_boosting:
+  safety_gain: 1.1
+  learning_rate: 0.2
+  max_iter: 40
+  max_leaf_nodes: 15
+  min_samples_leaf: 20
+  l2_regularization: 0.001
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_search_space(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("search") / "search_space.yaml"
+    path.write_text(TINY_SEARCH_SPACE, encoding="utf-8")
+    return path
 
 
 def outputs_of(notebook: nbformat.NotebookNode, mime: str) -> list[Any]:
@@ -40,3 +62,165 @@ def test_data_generation_notebook_writes_a_valid_data_set(run_notebook, tmp_path
     assert output.read_bytes() == reference.path.read_bytes()
     assert len(outputs_of(notebook, "image/png")) == 2
     assert any(reference.sha256 in text for text in outputs_of(notebook, "stream"))
+
+
+def test_initial_development_notebook_trains_exports_and_gates(
+    run_notebook, tiny_search_space: Path, tmp_path: Path
+) -> None:
+    from braking_data.generate import write_dataset
+
+    data = write_dataset(tmp_path / "data.parquet", rows=3_000, seed=3).path
+    work = tmp_path / "dev"
+    notebook = run_notebook(
+        "02-initial-development.ipynb",
+        {
+            "data_path": str(data),
+            "work_dir": str(work),
+            "n_iter": 1,
+            "cv": 2,
+            "tune_max_rows": 2_000,
+            "search_space": str(tiny_search_space),
+            "n_jobs": 1,
+        },
+    )
+    model_dir = work / "model"
+    for name in ("model.onnx", "model.joblib", "metrics.json", "trials.csv", "gate.json"):
+        assert (model_dir / name).is_file(), f"the notebook did not write {name}"
+    parity = next(t for t in outputs_of(notebook, "stream") if "max |onnx - sklearn|" in t)
+    assert float(parity.split("=")[1]) <= 1e-3
+    assert len(outputs_of(notebook, "image/png")) >= 3  # predicted vs true, residuals, trials
+
+
+def lenient_gate() -> dict[str, float]:
+    """Thresholds every model meets: the pipeline test checks the flow, not model quality."""
+    from braking_model.gate import GateThresholds
+
+    return {
+        name: -100.0 if name.startswith("min_") else 100.0 for name in GateThresholds.model_fields
+    }
+
+
+def test_pipeline_notebook_runs_locally_registers_and_deploys(
+    run_notebook, embedded_stack, tiny_search_space: Path, tmp_path: Path
+) -> None:
+    from model_registry import ModelRegistry
+
+    from braking_serving.client import InferenceClient
+
+    package = tmp_path / "pipeline.yaml"
+    run_notebook(
+        "03-pipeline.ipynb",
+        {
+            "dspa_host": "",
+            "data_rows": 1_000,
+            "tuning_shards": 1,
+            "search_iterations": 2,
+            "cv_folds": 2,
+            "gate_thresholds": lenient_gate(),
+            "package_path": str(package),
+            "local_root": str(tmp_path / "pipeline-root"),
+        },
+        env={  # the kfp.local steps inherit the kernel's environment
+            **embedded_stack.env,
+            "BRAKING_TRAIN_SEARCH_SPACE": str(tiny_search_space),
+            "BRAKING_TRAIN_N_JOBS": "1",
+        },
+        timeout=600,
+    )
+    assert "pipelineInfo" in package.read_text()
+    registry = ModelRegistry(
+        f"http://{embedded_stack.config.host}",
+        embedded_stack.config.registry_port,
+        author="test",
+        is_secure=False,
+    )
+    versions = list(registry.get_model_versions("braking-distance"))
+    assert len(versions) == 1
+    artifact = registry.get_model_artifact("braking-distance", versions[0].name)
+    assert artifact.model_format_name == "onnx"
+    with InferenceClient(embedded_stack.env["BRAKING_PREDICT_URL"]) as client:
+        assert client.model_ready()
+        (amount,) = client.predict([294.0, 302.0, 338.0, 324.0, 50.0, 90.0, 0.5])
+        assert 0.0 <= amount <= 1.0
+
+
+def test_register_model_notebook_registers_lists_and_reads_back(
+    run_notebook, embedded_stack, trained_model_dir: Path
+) -> None:
+    from model_registry import ModelRegistry
+
+    from braking_registry.register import HASH_PROPERTY, model_sha256
+
+    notebook = run_notebook(
+        "04-register-model.ipynb",
+        {
+            "registry_address": f"http://{embedded_stack.config.host}",
+            "registry_port": embedded_stack.config.registry_port,
+            "model_name": "braking-notebook-04",
+            "model_dir": str(trained_model_dir),
+        },
+        env=embedded_stack.env,
+    )
+    registry = ModelRegistry(
+        f"http://{embedded_stack.config.host}",
+        embedded_stack.config.registry_port,
+        author="test",
+        is_secure=False,
+    )
+    sha256 = model_sha256(trained_model_dir)
+    version_name = f"notebook-{sha256[:8]}"
+    version = registry.get_model_version("braking-notebook-04", version_name)
+    assert version is not None, f"the notebook did not register {version_name}"
+    assert version.custom_properties[HASH_PROPERTY] == sha256
+    artifact = registry.get_model_artifact("braking-notebook-04", version_name)
+    assert artifact.uri == trained_model_dir.resolve().as_uri()
+    assert (artifact.model_format_name, artifact.model_format_version) == ("onnx", "1")
+    # the library's idempotent registration found the hand-registered version
+    assert [v.name for v in registry.get_model_versions("braking-notebook-04")] == [version_name]
+    assert any("created: False" in text for text in outputs_of(notebook, "stream"))
+
+
+def _answered_inferences(serving_url: str, model: str) -> float:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{serving_url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "braking_serving_requests_total"
+        and sample.labels.get("model") == model
+        and sample.labels.get("endpoint") == "infer"
+        and sample.labels.get("code") == "200"
+    )
+
+
+def test_endpoint_notebook_answers_scenarios_a_batch_and_measures_latency(
+    run_notebook, embedded_stack, trained_model_dir: Path
+) -> None:
+    from braking_serving.config import DeployConfig
+    from braking_serving.deploy import deploy_model
+
+    deployment = deploy_model(
+        trained_model_dir,
+        DeployConfig(
+            target="local",
+            name="braking-endpoint-test",
+            server_url=embedded_stack.serving_url,
+            repository=embedded_stack.config.model_repository,
+        ),
+    )
+    before = _answered_inferences(embedded_stack.serving_url, deployment.name)
+    notebook = run_notebook(
+        "05-endpoint.ipynb",
+        {"endpoint_url": deployment.url, "batch_rows": 500, "latency_requests": 40},
+        env=embedded_stack.env,
+    )
+    answered = _answered_inferences(embedded_stack.serving_url, deployment.name) - before
+    # one raw request, the scenarios, the batch, then 40 single-row and 10 batched (+ warm-up)
+    assert answered >= 3 + 40 + 10
+    tables = " ".join(str(text) for text in outputs_of(notebook, "text/plain"))
+    assert "brake hard" in tables  # a car braking hard 40 m ahead on a wet road
+    assert any("500 rows in one request" in text for text in outputs_of(notebook, "stream"))
+    assert len(outputs_of(notebook, "image/png")) == 1  # the latency plot

@@ -276,3 +276,13 @@ def embedded_stack(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield config
     finally:
         stack_down(config)
+
+
+@pytest.fixture
+def open_gate() -> dict[str, float]:
+    """Gate thresholds no model fails (every max_* huge, every min_* hugely negative)."""
+    from braking_model.gate import GateThresholds
+
+    return {
+        name: (1e9 if name.startswith("max_") else -1e9) for name in GateThresholds.model_fields
+    }

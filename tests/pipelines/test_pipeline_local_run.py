@@ -27,24 +27,9 @@ def test_a_failing_gate_skips_registration_and_deployment(tmp_path, tiny_search)
     assert (tmp_path / "steps.log").stat().st_size > 0
 
 
-# Thresholds any working model meets: this test is about the pipeline, not model quality.
-LENIENT_GATE = {
-    "max_rmse": 1.0,
-    "max_mae": 1.0,
-    "min_r2": -10.0,
-    "max_max_error": 1.0,
-    "max_rmse_to_baseline": 100.0,
-    "max_under_braking_rate": 1.0,
-    "max_phantom_brake": 1.0,
-    "max_monotonic_violation": 1.0,
-    "min_stationary_brake": 0.0,
-    "max_onnx_parity": 1.0,
-}
-
-
 @pytest.mark.slow
 def test_cli_run_local_registers_deploys_and_answers_an_inference(
-    tmp_path, tiny_search, embedded_stack
+    tmp_path, tiny_search, embedded_stack, open_gate
 ):
     import json
 
@@ -58,7 +43,7 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
         [
             "pipeline", "run", "--local", "--rows", "1500", "--shards", "2",
             "-p", "search_iterations=2", "-p", "cv_folds=2",
-            "-p", f"gate_thresholds={json.dumps(LENIENT_GATE)}",
+            "-p", f"gate_thresholds={json.dumps(open_gate)}",
             "--output-dir", str(tmp_path / "root"),
         ],
     )  # fmt: skip

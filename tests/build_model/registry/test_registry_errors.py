@@ -86,10 +86,13 @@ def test_duplicate_names_are_409_within_their_scope(registry):
     with registry.http() as http:
         model = http.post("/registered_models", json={"name": "m"}).json()["id"]
         other = http.post("/registered_models", json={"name": "other"}).json()["id"]
-        assert "already exists" in _error(http.post("/registered_models", json={"name": "m"}), 409)
+        duplicate = _error(http.post("/registered_models", json={"name": "m"}), 409)
+        assert duplicate == "a registered_model already uses name 'm' (unique per registry)"
         version = {"name": "1", "registeredModelId": model}
         version_id = http.post("/model_versions", json=version).json()["id"]
-        assert _error(http.post("/model_versions", json=version), 409)
+        assert "unique per registered model" in _error(
+            http.post("/model_versions", json=version), 409
+        )
         assert (
             http.post("/model_versions", json={**version, "registeredModelId": other}).status_code
             == 201

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from braking_registry.store import MODEL_VERSION, REGISTERED_MODEL, Criteria, RegistryStore
@@ -103,3 +104,23 @@ def test_a_database_locked_too_long_answers_503_then_recovers(tmp_path):
     assert busy.status_code == 503 and busy.json()["code"] == "503"
     assert "retry later" in busy.json()["message"]
     assert after.status_code == 201
+
+
+def test_concurrent_patches_of_different_fields_all_stick(registry):
+    fields = ["description", "owner", "readme", "maturity", "provider", "license", "libraryName"]
+    with registry.http() as http:
+        model_id = http.post("/registered_models", json={"name": "patched"}).json()["id"]
+    barrier = threading.Barrier(len(fields))
+
+    def patcher(field: str) -> None:
+        with registry.http() as http:
+            for round_ in range(15):
+                barrier.wait()
+                response = http.patch(f"/registered_models/{model_id}", json={field: f"{round_}"})
+                assert response.status_code == 200, response.text
+
+    with ThreadPoolExecutor(len(fields)) as pool:
+        list(pool.map(patcher, fields))
+    with registry.http() as http:
+        final = http.get(f"/registered_models/{model_id}").json()
+    assert {field: final.get(field) for field in fields} == dict.fromkeys(fields, "14")

@@ -42,7 +42,7 @@ def test_pages_cover_every_row_once_in_order(store, order_by, descending):
     ]
     # Touch versions in a scrambled order so update times disagree with ids.
     for row in created[::3] + created[1::3]:
-        store.update(MODEL_VERSION, row.id, {"touched": True}, external_id=None, parent_id=model.id)
+        store.update(MODEL_VERSION, row.id, lambda r: ({"touched": True}, None, r.parent_id))
     criteria = Criteria(MODEL_VERSION, parent_id=model.id)
     column = ORDER_COLUMNS[order_by]
     stored = store.list(criteria, page_size=100).rows
