@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import serving_peers as peers
+from serving_figures import compare, feature_costs
 from serving_load import build_request, generate_load
 
 MODEL_NAME = "braking-distance"
@@ -37,30 +38,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def stand_in_model(folder: Path) -> Path:
-    """No trained model given: a gradient-boosted model on generated data, like `braking train`."""
-    import joblib
-    from skl2onnx import to_onnx
-    from skl2onnx.common.data_types import FloatTensorType
-    from sklearn.ensemble import HistGradientBoostingRegressor
+def train_small_model(folder: Path) -> Path:
+    """No --model-dir: a real MODEL_DIR from `braking_model.train_model` on 10,000 rows."""
+    from braking_data.generate import write_dataset
+    from braking_model.config import TrainConfig
+    from braking_model.train import train_model
 
-    from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, LABEL_COLUMN, OUTPUT_TENSOR
-    from braking_data.generate import generate_frame
-
-    frame = generate_frame(20_000, seed=3)
-    features = frame[list(FEATURE_COLUMNS)].to_numpy(np.float32)
-    model = HistGradientBoostingRegressor(max_iter=200, random_state=0)
-    model.fit(features, frame[LABEL_COLUMN].to_numpy())
-    onnx_model = to_onnx(
-        model,
-        initial_types=[(INPUT_TENSOR, FloatTensorType([None, len(FEATURE_COLUMNS)]))],
-        final_types=[(OUTPUT_TENSOR, FloatTensorType([None, 1]))],
-        target_opset=17,
-    )
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.onnx").write_bytes(onnx_model.SerializeToString())
-    joblib.dump(model, folder / "model.joblib")
-    return folder
+    write_dataset(folder / "data.parquet", rows=10_000, seed=3)
+    config = TrainConfig(n_iter=2, cv=2, n_jobs=1, seed=3)
+    train_model(folder / "data.parquet", folder / "model", config)
+    return folder / "model"
 
 
 def sample_features(rows: int) -> np.ndarray:
@@ -100,6 +88,8 @@ def check_answers(spec: peers.ServerSpec, features: np.ndarray, expected: np.nda
     )
     response.raise_for_status()
     answer = np.asarray(response.json()["outputs"][0]["data"], dtype=np.float64).ravel()
+    # model.joblib is the unclipped pipeline; the ONNX graph clips to [0, 1].
+    answer = np.clip(answer, 0.0, 1.0)
     difference = float(np.max(np.abs(answer - expected.ravel())))
     if difference > 1e-3:
         raise RuntimeError(f"{spec.label} answers differ from onnxruntime by {difference}")
@@ -130,66 +120,6 @@ def bench_server(spec, args, features, expected, cells, log_dir) -> dict:
                 flush=True,
             )
         return result
-
-
-def cell_of(result: dict, rows: int, concurrency: int) -> dict:
-    return next(c for c in result["cells"] if c["rows"] == rows and c["concurrency"] == concurrency)
-
-
-def compare(results: dict, ours: list[str], peer_labels: list[str]) -> dict:
-    """Our best against the best peer: 1-row at c=16 (req/s, p99) and 64-row rows/s."""
-    available = [label for label in peer_labels if label in results]
-    if not available:
-        return {}
-    summary = {}
-    for key, rows, metric in (
-        ("one_row_c16", 1, "requests_per_s"),
-        ("rows64_best", 64, "rows_per_s"),
-    ):
-
-        def best(labels, rows=rows, metric=metric):
-            cells = [c for label in labels for c in results[label]["cells"] if c["rows"] == rows]
-            if rows == 1:
-                cells = [c for c in cells if c["concurrency"] == 16]
-            return max(cells, key=lambda c: c[metric])
-
-        ours_best, peer_best = best(ours), best(available)
-        summary[key] = {
-            "metric": metric,
-            "ours": ours_best[metric],
-            "best_peer": peer_best[metric],
-            "ratio": round(ours_best[metric] / peer_best[metric], 2),
-            "ours_p99_ms": ours_best["p99_ms"],
-        }
-    summary["goal_one_row_c16_3x_and_p99_under_10ms"] = (
-        summary["one_row_c16"]["ratio"] >= 3 and summary["one_row_c16"]["ours_p99_ms"] < 10
-    )
-    summary["goal_rows64_3x"] = summary["rows64_best"]["ratio"] >= 3
-    return summary
-
-
-def feature_costs(results: dict, base: str, variants: dict[str, str]) -> dict:
-    """Per-request cost of each feature: difference in server CPU and in 1/throughput."""
-    costs = {}
-    for feature, label in variants.items():
-        if label not in results:
-            continue
-        with_feature, without = (
-            (cell_of(results[base], 1, 16), cell_of(results[label], 1, 16))
-            if feature == "metrics"
-            else (cell_of(results[label], 1, 16), cell_of(results[base], 1, 16))
-        )
-        costs[feature] = {
-            "cpu_us_per_request": round(
-                with_feature["server_cpu_us_per_request"] - without["server_cpu_us_per_request"], 1
-            ),
-            "wall_us_per_request": round(
-                1e6 / with_feature["requests_per_s"] - 1e6 / without["requests_per_s"], 1
-            ),
-            "requests_per_s_with": with_feature["requests_per_s"],
-            "requests_per_s_without": without["requests_per_s"],
-        }
-    return costs
 
 
 def _per_call_us(function, calls: int = 20_000) -> float:
@@ -244,8 +174,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     model_dir = args.model_dir or Path("outputs/model")
     model_source = str(model_dir)
-    if not ((model_dir / "model.onnx").is_file() and (model_dir / "model.joblib").is_file()):
-        model_dir, model_source = stand_in_model(work / "model"), "stand-in (no --model-dir)"
+    complete = (model_dir / "model.onnx").is_file() and (model_dir / "model.joblib").is_file()
+    if args.model_dir and not complete:
+        parser.error(f"--model-dir {model_dir} needs model.onnx and model.joblib")
+    if not complete:
+        model_dir = train_small_model(work / "trained")
+        model_source = "braking_model.train_model on 10,000 generated rows (no --model-dir)"
     import onnxruntime
 
     options = onnxruntime.SessionOptions()

@@ -48,15 +48,19 @@ def ensure_venv(peer: str, pinned: list[str]) -> Path:
     venv = VENVS / peer
     python = venv / "bin" / "python"
     stamp = venv / ".installed.json"
-    requirements = PEER_REQUIREMENTS[peer] + pinned
+    requirements = PEER_REQUIREMENTS[peer] + pinned + (["-e ."] if peer == "mlserver" else [])
     if stamp.exists() and json.loads(stamp.read_text()) == requirements:
         return python
     shutil.rmtree(venv, ignore_errors=True)
     uv = Path(sys.executable).with_name("uv")
     subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    packages = [requirement for requirement in requirements if requirement != "-e ."]
     subprocess.run(
-        [str(uv), "pip", "install", "--quiet", "--python", str(python), *requirements], check=True
+        [str(uv), "pip", "install", "--quiet", "--python", str(python), *packages], check=True
     )
+    if peer == "mlserver":  # model.joblib pickles braking_model's feature transformer
+        install_project = ["pip", "install", "--quiet", "--no-deps", "--python", str(python)]
+        subprocess.run([str(uv), *install_project, "-e", str(ROOT)], check=True)
     stamp.write_text(json.dumps(requirements))
     return python
 

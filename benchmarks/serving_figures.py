@@ -1,0 +1,63 @@
+"""Figures derived from bench_serving.py's measurements: comparison with peers, feature costs."""
+
+from __future__ import annotations
+
+
+def cell_of(result: dict, rows: int, concurrency: int) -> dict:
+    return next(c for c in result["cells"] if c["rows"] == rows and c["concurrency"] == concurrency)
+
+
+def compare(results: dict, ours: list[str], peer_labels: list[str]) -> dict:
+    """Our best against the best peer: 1-row at c=16 (req/s, p99) and 64-row rows/s."""
+    available = [label for label in peer_labels if label in results]
+    if not available:
+        return {}
+    summary = {}
+    for key, rows, metric in (
+        ("one_row_c16", 1, "requests_per_s"),
+        ("rows64_best", 64, "rows_per_s"),
+    ):
+
+        def best(labels, rows=rows, metric=metric):
+            cells = [c for label in labels for c in results[label]["cells"] if c["rows"] == rows]
+            if rows == 1:
+                cells = [c for c in cells if c["concurrency"] == 16]
+            return max(cells, key=lambda c: c[metric])
+
+        ours_best, peer_best = best(ours), best(available)
+        summary[key] = {
+            "metric": metric,
+            "ours": ours_best[metric],
+            "best_peer": peer_best[metric],
+            "ratio": round(ours_best[metric] / peer_best[metric], 2),
+            "ours_p99_ms": ours_best["p99_ms"],
+        }
+    summary["goal_one_row_c16_3x_and_p99_under_10ms"] = (
+        summary["one_row_c16"]["ratio"] >= 3 and summary["one_row_c16"]["ours_p99_ms"] < 10
+    )
+    summary["goal_rows64_3x"] = summary["rows64_best"]["ratio"] >= 3
+    return summary
+
+
+def feature_costs(results: dict, base: str, variants: dict[str, str]) -> dict:
+    """Per-request cost of each feature: difference in server CPU and in 1/throughput."""
+    costs = {}
+    for feature, label in variants.items():
+        if label not in results:
+            continue
+        with_feature, without = (
+            (cell_of(results[base], 1, 16), cell_of(results[label], 1, 16))
+            if feature == "metrics"
+            else (cell_of(results[label], 1, 16), cell_of(results[base], 1, 16))
+        )
+        costs[feature] = {
+            "cpu_us_per_request": round(
+                with_feature["server_cpu_us_per_request"] - without["server_cpu_us_per_request"], 1
+            ),
+            "wall_us_per_request": round(
+                1e6 / with_feature["requests_per_s"] - 1e6 / without["requests_per_s"], 1
+            ),
+            "requests_per_s_with": with_feature["requests_per_s"],
+            "requests_per_s_without": without["requests_per_s"],
+        }
+    return costs
