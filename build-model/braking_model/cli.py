@@ -52,7 +52,7 @@ def train(
     ),
     tune_max_rows: int | None = typer.Option(
         None,
-        help="Rows sampled for the search; the best is refit on all training rows (default 30000).",
+        help="Rows sampled for the search; the best is refit on all training rows (default 20000).",
         envvar=f"{_TRAIN}TUNE_MAX_ROWS",
     ),
     split_dir: Path | None = typer.Option(

@@ -34,7 +34,7 @@ class TrainConfig(BaseSettings):
         0.2, gt=0.0, lt=1.0, description="latest fraction of rows (by event_timestamp) held out"
     )
     tune_max_rows: int = Field(
-        30_000,
+        20_000,
         ge=100,
         description="rows sampled from the training part for the search; the "
         "best candidate is then refit on all training rows",

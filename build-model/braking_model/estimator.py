@@ -29,7 +29,7 @@ def _hist_gradient_boosting(seed: int) -> BaseEstimator:
 
 
 def _mlp(seed: int) -> BaseEstimator:
-    mlp = MLPRegressor(early_stopping=True, max_iter=40, random_state=seed)
+    mlp = MLPRegressor(early_stopping=True, max_iter=30, random_state=seed)
     return make_pipeline(StandardScaler(), mlp)
 
 
@@ -40,10 +40,18 @@ FAMILIES: dict[str, tuple[Any, str]] = {
 }
 
 
-# Tunable for every family: a gain on the regressor's output before clipping. Above 1 it errs
-# on the side of braking harder where braking is needed (fewer under-braking cases) while
-# keeping 0 at 0; being increasing, it preserves every monotonic guarantee.
-WRAPPER_PARAMETERS = ("safety_gain",)
+# Tunable for every family: brake = expected demand + safety_margin x expected error, where
+# the expected error comes from a second, monotonic gradient-boosting model of |residual|.
+# It errs on the side of braking exactly where the sensors leave the demand uncertain, and,
+# being a non-negative sum of monotonic models, keeps every monotonic guarantee.
+WRAPPER_PARAMETERS = ("safety_margin",)
+
+
+def _spread_model(seed: int) -> BaseEstimator:
+    return HistGradientBoostingRegressor(
+        max_iter=100, max_leaf_nodes=31, monotonic_cst=list(MONOTONIC_CST),
+        early_stopping=False, random_state=seed,
+    )  # fmt: skip
 
 
 def family_estimator(family: str, params: dict[str, Any], seed: int = 0) -> BaseEstimator:
@@ -65,21 +73,30 @@ def tunable_parameters(family: str) -> set[str]:
 
 
 class NoPhantomBraking(RegressorMixin, BaseEstimator):
-    """Wraps a regressor on engineered features: output times `safety_gain`, clipped to
-    [0, 1], and exactly 0 whenever closing speed (column `closing_index`) is not positive."""
+    """Wraps a regressor on engineered features: its prediction plus `safety_margin` times
+    the predicted absolute error, clipped to [0, 1], and exactly 0 whenever closing speed
+    (column `closing_index`) is not positive."""
 
     def __init__(
         self,
         regressor: BaseEstimator,
         closing_index: int = CLOSING_SPEED_INDEX,
-        safety_gain: float = 1.0,
+        safety_margin: float = 0.0,
+        random_state: int = 0,
     ):
         self.regressor = regressor
         self.closing_index = closing_index
-        self.safety_gain = safety_gain
+        self.safety_margin = safety_margin
+        self.random_state = random_state
 
     def fit(self, X, y) -> NoPhantomBraking:
+        if self.safety_margin < 0:
+            raise ValueError(f"safety_margin must be >= 0, got {self.safety_margin}")
         self.regressor_ = clone(self.regressor).fit(X, y)
+        self.spread_ = None
+        if self.safety_margin > 0:
+            error = np.abs(np.asarray(y) - self.regressor_.predict(X))
+            self.spread_ = _spread_model(self.random_state).fit(X, error)
         self.n_features_in_ = np.shape(X)[1]
         return self
 
@@ -87,7 +104,10 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "regressor_")
         X = np.asarray(X, dtype=np.float32)
         raw = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
-        raw = raw * np.float32(self.safety_gain)
+        if self.spread_ is not None:
+            spread = np.asarray(self.spread_.predict(X), dtype=np.float32).reshape(-1)
+            spread = np.maximum(spread, np.float32(0.0))
+            raw = raw + np.float32(self.safety_margin) * spread
         brake = np.clip(raw, np.float32(0.0), np.float32(1.0))
         return np.where(X[:, self.closing_index] > 0, brake, np.float32(0.0))
 
@@ -101,7 +121,10 @@ def build_pipeline(
     return Pipeline(
         [
             ("features", features if features is not None else BrakingFeatures()),
-            ("model", NoPhantomBraking(family_estimator(family, own, seed), **wrapper)),
+            (
+                "model",
+                NoPhantomBraking(family_estimator(family, own, seed), random_state=seed, **wrapper),
+            ),
         ]
     )
 
@@ -119,10 +142,12 @@ def _converter(scope, operator, container) -> None:
     from onnx import TensorProto
     from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
     from skl2onnx.algebra.onnx_ops import (
+        OnnxAdd,
         OnnxCast,
         OnnxClip,
         OnnxGather,
         OnnxGreater,
+        OnnxMax,
         OnnxMul,
         OnnxReshape,
     )
@@ -132,7 +157,12 @@ def _converter(scope, operator, container) -> None:
     X = operator.inputs[0]
     raw = OnnxSubEstimator(model.regressor_, X, op_version=opv)
     raw = OnnxReshape(raw, np.array([-1, 1], dtype=np.int64), op_version=opv)
-    raw = OnnxMul(raw, np.array([model.safety_gain], dtype=np.float32), op_version=opv)
+    if model.spread_ is not None:
+        spread = OnnxSubEstimator(model.spread_, X, op_version=opv)
+        spread = OnnxReshape(spread, np.array([-1, 1], dtype=np.int64), op_version=opv)
+        spread = OnnxMax(spread, np.array([0.0], dtype=np.float32), op_version=opv)
+        margin = np.array([model.safety_margin], dtype=np.float32)
+        raw = OnnxAdd(raw, OnnxMul(spread, margin, op_version=opv), op_version=opv)
     brake = OnnxClip(
         raw, np.array(0.0, dtype=np.float32), np.array(1.0, dtype=np.float32), op_version=opv
     )

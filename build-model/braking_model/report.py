@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braking_data.contract import CONDITION_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, ROAD_CONDITIONS
+from braking_data.physics import physics_baseline
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PLOTS_DIR = "plots"
 FAMILY_COLOURS = {"hist_gradient_boosting": "#1f77b4", "mlp": "#ff7f0e"}
+CONDITION_COLOURS = {"dry": "#d62728", "wet": "#1f77b4", "snow": "#7f7f7f", "ice": "#17becf"}
 
 
 def _figure(width: float = 7.0, height: float = 5.0):
@@ -50,63 +52,85 @@ def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -
 
 
 def plot_residuals_by_condition(
-    conditions: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, path: Path
+    conditions: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, baseline: np.ndarray, path: Path
 ) -> None:
+    """Left: residual bands against the true demand, per condition. Right: RMSE per condition,
+    model vs the closed-form physics baseline."""
     present = [c for c in ROAD_CONDITIONS if np.any(conditions == c)]
-    residuals = [y_pred[conditions == c] - y_true[conditions == c] for c in present]
-    fig = _figure(7.0, 4.5)
-    ax = fig.subplots()
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.boxplot(residuals, showfliers=False, whis=(1, 99))
-    ax.set_xticks(range(1, len(present) + 1))
-    ax.set_xticklabels(
-        [
-            f"{c}\nn={len(r):,}\nRMSE={np.sqrt(np.mean(r**2)):.3f}"
-            for c, r in zip(present, residuals, strict=True)
-        ]
+    fig = _figure(11.0, 4.6)
+    bands, bars = fig.subplots(1, 2, width_ratios=(2.2, 1.0))
+    edges = np.linspace(0.0, 1.0, 11)
+    centres = (edges[:-1] + edges[1:]) / 2
+    for condition in present:
+        rows = conditions == condition
+        which = np.clip(np.digitize(y_true[rows], edges) - 1, 0, len(centres) - 1)
+        residual = y_pred[rows] - y_true[rows]
+        stats = np.full((len(centres), 3), np.nan)
+        for b in range(len(centres)):
+            if np.count_nonzero(which == b) >= 20:
+                stats[b] = np.percentile(residual[which == b], [5, 50, 95])
+        colour = CONDITION_COLOURS[condition]
+        bands.plot(centres, stats[:, 1], marker="o", color=colour, label=f"{condition} median")
+        bands.fill_between(centres, stats[:, 0], stats[:, 2], color=colour, alpha=0.12)
+    bands.axhline(0.0, color="grey", lw=0.8)
+    bands.axhline(-0.1, color="black", lw=0.8, ls="--", label="under-braking limit")
+    bands.set(
+        xlabel="true brake amount (bins of 0.1)",
+        ylabel="predicted - true",
+        title="Residuals by road condition (line: median, band: 5th-95th percentile)",
     )
-    ax.set(
-        ylabel="predicted - true brake amount",
-        title="Residuals by road condition (box: quartiles, whiskers: 1st-99th percentile)",
-    )
+    bands.legend(fontsize=8, ncols=2)
+    x = np.arange(len(present))
+    model_rmse = [_rmse(y_pred, y_true, conditions == c) for c in present]
+    baseline_rmse = [_rmse(baseline, y_true, conditions == c) for c in present]
+    bars.bar(x - 0.2, baseline_rmse, 0.4, color="#bbbbbb", label="physics baseline")
+    bars.bar(x + 0.2, model_rmse, 0.4, color="#1f77b4", label="model (ONNX)")
+    bars.set_xticks(x, [f"{c}\nn={np.count_nonzero(conditions == c):,}" for c in present])
+    bars.set(ylabel="RMSE", title="RMSE by road condition")
+    bars.legend(fontsize=8)
     fig.savefig(path)
 
 
-def plot_trials(trials: pd.DataFrame, path: Path) -> None:
+def _rmse(predicted: np.ndarray, y_true: np.ndarray, rows: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((predicted[rows] - y_true[rows]) ** 2)))
+
+
+def plot_trials(trials: pd.DataFrame, path: Path, selected: int | None = None) -> None:
+    """CV RMSE of every trial; hollow markers failed the CV safety/physics checks."""
     ordered = trials.sort_values("trial")
-    fig = _figure(7.5, 4.5)
+    everyone = ordered["trial"] >= 0
+    eligible = ordered["eligible"].astype(bool) if "eligible" in ordered else everyone
+    fig = _figure(8.0, 4.6)
     ax = fig.subplots()
     for family, rows in ordered.groupby("family", sort=True):
-        ax.errorbar(
-            rows["trial"],
-            rows["mean_cv_rmse"],
-            yerr=rows["std_cv_rmse"],
-            fmt="o",
-            capsize=3,
-            color=FAMILY_COLOURS.get(family),
-            label=family,
-        )
-    best = ordered.loc[ordered["mean_cv_rmse"].idxmin()]
-    ax.scatter(
-        [best["trial"]],
-        [best["mean_cv_rmse"]],
-        s=220,
-        facecolors="none",
-        edgecolors="crimson",
-        lw=2,
-        label=f"best: trial {int(best['trial'])}",
-    )
+        colour = FAMILY_COLOURS.get(family)
+        ok = eligible[rows.index].to_numpy(dtype=bool)
+        for mask, face, label in ((ok, colour, family), (~ok, "white", f"{family} (rejected)")):
+            if mask.any():
+                ax.errorbar(
+                    rows["trial"][mask], rows["mean_cv_rmse"][mask],
+                    yerr=rows["std_cv_rmse"][mask], fmt="o", capsize=3, color=colour,
+                    markerfacecolor=face, label=label,
+                )  # fmt: skip
+    if selected is not None and selected in set(ordered["trial"]):
+        chosen = ordered[ordered["trial"] == selected].iloc[0]
+        ax.scatter([selected], [chosen["mean_cv_rmse"]], s=260, facecolors="none",
+                   edgecolors="crimson", lw=2, label=f"selected: trial {selected}")  # fmt: skip
     ax.set(
         xlabel="trial",
         ylabel="cross-validated RMSE (mean ± std over folds)",
-        title="Hyperparameter search: every trial",
+        title="Hyperparameter search (hollow: failed CV under-braking or physics checks)",
     )
     ax.legend(fontsize=8)
     fig.savefig(path)
 
 
 def write_plots(
-    model_dir: Path, test: pd.DataFrame, predicted: np.ndarray, trials: pd.DataFrame | None
+    model_dir: Path,
+    test: pd.DataFrame,
+    predicted: np.ndarray,
+    trials: pd.DataFrame | None,
+    selected: int | None = None,
 ) -> list[Path]:
     """PNG plots into MODEL_DIR/plots; returns their paths."""
     plots = Path(model_dir) / PLOTS_DIR
@@ -115,10 +139,11 @@ def write_plots(
     written = [plots / "predicted_vs_true.png", plots / "residuals_by_condition.png"]
     plot_predicted_vs_true(y_true, predicted, written[0])
     conditions = test[CONDITION_COLUMN].astype(str).to_numpy()
-    plot_residuals_by_condition(conditions, y_true, predicted, written[1])
+    X = test[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64)
+    plot_residuals_by_condition(conditions, y_true, predicted, physics_baseline(*X.T), written[1])
     if trials is not None and len(trials):
         written.append(plots / "tuning_trials.png")
-        plot_trials(trials, written[-1])
+        plot_trials(trials, written[-1], selected)
     return written
 
 

@@ -22,8 +22,8 @@ from braking_model.tune import (
     BestTrial,
     Candidate,
     features_and_label,
-    merge_trials,
     quiet_convergence,
+    rank_trials,
     read_frame,
     select_best,
     split_by_time,
@@ -119,10 +119,10 @@ def fit_and_export(
         "seed": config.seed,
     }
     (output_dir / METRICS_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-    merged = merge_trials(trials) if trials is not None else None
+    merged = rank_trials(trials) if trials is not None else None
     if merged is not None:
         merged.to_csv(output_dir / TRIALS_FILE, index=False)
-    report.write_plots(output_dir, test, predicted, merged)
+    report.write_plots(output_dir, test, predicted, merged, best.trial)
     report.write_model_card(output_dir)
     files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
     return TrainResult(output_dir, best, metrics, data_sha256, len(train), len(test), files)

@@ -211,28 +211,38 @@ def merge_trials(trials: Sequence[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def select_best(
-    trials: Sequence[pd.DataFrame] | pd.DataFrame,
-    thresholds: GateThresholds | None = None,
-) -> BestTrial:
-    """The lowest mean CV RMSE among candidates that would pass the gate's physics checks
-    (monotonicity, stationary obstacle) and under-braking limit in every fold. Safety first:
-    if none passes all, physics alone; then the least under-braking; then plain RMSE."""
+def rank_trials(
+    trials: Sequence[pd.DataFrame] | pd.DataFrame, thresholds: GateThresholds | None = None
+) -> pd.DataFrame:
+    """`merge_trials` plus `physics_ok` (every CV fold model passed the gate's monotonicity
+    and stationary-obstacle checks) and `eligible` (also within the under-braking limit)."""
     from braking_model.gate import GateThresholds
 
     limits = thresholds or GateThresholds()
     merged = merge_trials(trials)
-    physics = (merged["max_cv_monotonic_violation"] <= limits.max_monotonic_violation) & (
-        merged["min_cv_stationary_brake"] >= limits.min_stationary_brake
+    merged["physics_ok"] = (
+        merged["max_cv_monotonic_violation"] <= limits.max_monotonic_violation
+    ) & (merged["min_cv_stationary_brake"] >= limits.min_stationary_brake)
+    merged["eligible"] = merged["physics_ok"] & (
+        merged["mean_cv_under_braking_rate"] <= limits.max_under_braking_rate
     )
-    safe = physics & (merged["mean_cv_under_braking_rate"] <= limits.max_under_braking_rate)
-    if safe.any():
-        best = merged[safe].iloc[0]
-    elif physics.any():
-        eligible = merged[physics]
-        best = eligible.sort_values("mean_cv_under_braking_rate", kind="stable").iloc[0]
+    return merged
+
+
+def select_best(
+    trials: Sequence[pd.DataFrame] | pd.DataFrame,
+    thresholds: GateThresholds | None = None,
+) -> BestTrial:
+    """The lowest mean CV RMSE among `eligible` candidates (see `rank_trials`). Safety first:
+    if none is eligible, the least under-braking among those passing physics; then plain RMSE."""
+    ranked = rank_trials(trials, thresholds)
+    if ranked["eligible"].any():
+        best = ranked[ranked["eligible"]].iloc[0]
+    elif ranked["physics_ok"].any():
+        physics = ranked[ranked["physics_ok"]]
+        best = physics.sort_values("mean_cv_under_braking_rate", kind="stable").iloc[0]
     else:
-        best = merged.iloc[0]
+        best = ranked.iloc[0]
     return BestTrial(
         trial=int(best["trial"]),
         family=str(best["family"]),

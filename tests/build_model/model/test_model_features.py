@@ -98,7 +98,7 @@ def test_parity_check_refuses_a_graph_that_is_not_the_model() -> None:
     other = Pipeline(
         [
             ("features", BrakingFeatures()),
-            ("model", NoPhantomBraking(LinearRegression(), safety_gain=3.0)),
+            ("model", NoPhantomBraking(LinearRegression(), safety_margin=3.0)),
         ]
     )
     other.fit(rows, np.linspace(0, 1, len(rows)))
@@ -109,3 +109,20 @@ def test_parity_check_refuses_a_graph_that_is_not_the_model() -> None:
 def test_wrong_feature_count_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="expected 7 raw features"):
         BrakingFeatures().fit(np.zeros((3, 6)))
+
+
+def test_safety_margin_graph_matches_and_only_ever_adds_braking() -> None:
+    from braking_data.contract import FEATURE_COLUMNS
+    from braking_data.generate import generate_frame
+    from braking_model.estimator import build_pipeline
+
+    frame = generate_frame(3_000, seed=8)
+    X, y = frame[list(FEATURE_COLUMNS)].to_numpy(np.float32), frame["brake_amount"].to_numpy()
+    params = {"max_iter": 30}
+    plain = build_pipeline("hist_gradient_boosting", params).fit(X, y)
+    safe = build_pipeline("hist_gradient_boosting", {**params, "safety_margin": 2.0}).fit(X, y)
+    assert safe[-1].spread_ is not None and plain[-1].spread_ is None
+    assert np.all(safe.predict(X) >= plain.predict(X))
+    assert export.parity_max_abs(safe, export.session(export.to_onnx(safe)), X) <= 1e-5
+    with pytest.raises(ValueError, match="safety_margin must be >= 0"):
+        build_pipeline("mlp", {"safety_margin": -1.0}).fit(X[:50], y[:50])

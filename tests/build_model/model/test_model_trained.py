@@ -45,6 +45,7 @@ def test_model_dir_holds_every_artifact(trained_model_dir) -> None:
         assert (trained_model_dir / name).is_file(), name
     trials = pd.read_csv(trained_model_dir / "trials.csv")
     assert set(trials["family"]) == {"hist_gradient_boosting", "mlp"}
+    assert {"eligible", "physics_ok", "mean_cv_under_braking_rate"} <= set(trials.columns)
     assert (trained_model_dir / "plots/predicted_vs_true.png").read_bytes()[:4] == b"\x89PNG"
 
 
