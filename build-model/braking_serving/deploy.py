@@ -20,7 +20,12 @@ import httpx
 
 from braking_serving.config import DeployConfig, StackConfig
 from braking_serving.kube import KubeApiError, KubeClient, connect
-from braking_serving.manifests import ISVC_API_VERSION, inference_service, serving_runtime
+from braking_serving.manifests import (
+    ISVC_API_VERSION,
+    OVMS_REST_PORT,
+    inference_service,
+    serving_runtime,
+)
 from braking_serving.repository import MODEL_FILE, add_to_repository
 
 if TYPE_CHECKING:
@@ -144,7 +149,7 @@ def _ready_status(isvc: dict, generation: int | None) -> dict | None:
     ready = any(
         c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
     )
-    return status if ready and status.get("url") else None
+    return status if ready else None
 
 
 def _merge_patch(manifest: dict) -> dict:
@@ -196,8 +201,11 @@ def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | No
         raise DeployError(f"{ISVC_API_VERSION} InferenceService {config.name}: {error}") from None
     finally:
         kube.close()
-    url = status["url"].rstrip("/")
     internal = (status.get("address") or {}).get("url")
+    # Raw deployments without an exposed route may report no URL at all: then the predictor
+    # Service, on OVMS's REST port (RHOAI's default headless Service has no port mapping).
+    default = f"http://{config.name}-predictor.{namespace}.svc.cluster.local:{OVMS_REST_PORT}"
+    url = (status.get("url") or internal or default).rstrip("/")
     return Deployment(
         name=config.name,
         url=f"{url}/v2/models/{config.name}",

@@ -41,7 +41,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
 class KubeApiDouble:
     """`outcome`: "ready" (after `ready_after` reads), "fail" (model load fails) or "never"."""
 
-    def __init__(self, crds: CrdSchemas, outcome: str = "ready", ready_after: int = 2) -> None:
+    def __init__(
+        self, crds: CrdSchemas, outcome: str = "ready", ready_after: int = 2, url: bool = True
+    ) -> None:
+        self.report_url = url
         self.crds = crds
         self.outcome = outcome
         self.ready_after = ready_after
@@ -144,7 +147,11 @@ class KubeApiDouble:
         if self.outcome == "ready":
             obj["status"] = {
                 "observedGeneration": generation,
-                "url": f"https://{name}-{namespace}.apps.example.test",
+                **(
+                    {"url": f"https://{name}-{namespace}.apps.example.test"}
+                    if self.report_url
+                    else {}
+                ),
                 "address": {"url": f"http://{name}-predictor.{namespace}.svc.cluster.local"},
                 "conditions": [
                     {"type": t, "status": "True"}

@@ -89,6 +89,14 @@ def test_patches_an_existing_service_and_waits_for_the_new_generation(crds, tmp_
     assert "storage" not in model
 
 
+def test_without_a_route_the_url_is_the_in_cluster_address(crds, tmp_path):
+    with KubeApiDouble(crds, url=False) as double:
+        deployment = deploy_model(tmp_path, _kserve(double))
+    assert deployment.url == (
+        f"http://{MODEL_NAME}-predictor.braking.svc.cluster.local/v2/models/{MODEL_NAME}"
+    )
+
+
 def test_timeout_reports_the_status_conditions(crds, tmp_path):
     double = KubeApiDouble(crds, outcome="never", ready_after=1)
     with double, pytest.raises(DeployError) as raised:
