@@ -116,6 +116,14 @@ def run_command(
             "BRAKING_STACK_* settings). --no-stack keeps -p registry_address/port as given."
         ),
     ] = True,
+    require_release: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 3 when the quality gate rejects the model (nothing registered or "
+            "deployed), for scripts that go on to use the deployed model.",
+            envvar=f"{PIPELINE_ENV}REQUIRE_RELEASE",
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every step's own output too.")
     ] = False,
@@ -135,6 +143,12 @@ def run_command(
         hint = f"; the steps' output is in {log_file}" if log_file else ""
         raise fail(f"local pipeline run failed: {exc}{hint}", code=1) from exc
     _print_summary(summary)
+    if require_release and summary.endpoint_url is None:
+        raise fail(
+            "the quality gate rejected the model, so nothing was registered or deployed "
+            "(reasons above; loosen with -p gate_thresholds='{...}' or train on more rows)",
+            code=3,
+        )
 
 
 def _print_summary(summary: LocalRunSummary) -> None:

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import pytest
 
-from braking_pipelines.config import PipelineConfig
-from braking_pipelines.local import run_local
-
-SMALL_RUN = {"data_rows": 1500, "tuning_shards": 2, "search_iterations": 2, "cv_folds": 2}
+from braking_pipelines.local import read_run
 
 
 @pytest.mark.slow
 def test_a_failing_gate_skips_registration_and_deployment(tmp_path, tiny_search):
-    config = PipelineConfig(local_root=tmp_path / "root")
-    arguments = {**SMALL_RUN, "tuning_shards": 1, "gate_thresholds": {"min_r2": 2.0}}
+    from typer.testing import CliRunner
 
-    summary = run_local(config, arguments, log_file=tmp_path / "steps.log", use_stack=False)
+    from braking_cli.main import app
 
+    root = tmp_path / "root"
+    result = CliRunner().invoke(
+        app,
+        [
+            "pipeline", "run", "--local", "--no-stack", "--require-release",
+            "--rows", "1200", "--shards", "1", "-p", "search_iterations=1",
+            "-p", "cv_folds=2", "-p", "gate_thresholds={min_r2: 2.0}",
+            "--output-dir", str(root),
+        ],
+    )  # fmt: skip
+
+    # --require-release turns "the gate said no" into exit code 3, with the reasons shown.
+    assert result.exit_code == 3, result.output
+    assert "r2: r2 = " in result.output and "expected >= 2" in result.output
+    assert "nothing was registered or deployed" in result.output
+    (run_dir,) = [path for path in root.iterdir() if path.is_dir()]
+    summary = read_run(run_dir)
     assert summary.gate_passed is False
-    assert any(reason.startswith("r2:") for reason in summary.gate_reasons)
     ran = {path.rsplit("/", 1)[-1] for path in summary.tasks}
     assert {"generate-data", "split-data", "tune-shard", "train-model", "validate-model"} <= ran
     assert not ran & {"register-model", "deploy-model", "smoke-test"}
     assert summary.registered is None and summary.endpoint_url is None
     assert 0 < summary.model_metrics["rmse"] < 1
-    assert (tmp_path / "steps.log").stat().st_size > 0
+    assert (root / "last-run.log").stat().st_size > 0
 
 
 @pytest.mark.slow
