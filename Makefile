@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksu
 NB_STAMP := $(subst .installed-,.notebooks-,$(STAMP))
 UV_VERSION := 0.13.9
 OUT    ?= outputs
-RUN_ROWS ?= 20000
+RUN_ROWS ?= 100000
 
 .PHONY: help venv run test test-fast lint format bench notebooks lock clean
 

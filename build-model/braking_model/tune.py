@@ -211,11 +211,17 @@ def merge_trials(trials: Sequence[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
+# A trial right at the gate's under-braking limit in cross-validation fails the gate on
+# held-out data about half the time: selection demands this fraction of the limit instead.
+UNDER_BRAKING_HEADROOM = 0.7
+
+
 def rank_trials(
     trials: Sequence[pd.DataFrame] | pd.DataFrame, thresholds: GateThresholds | None = None
 ) -> pd.DataFrame:
     """`merge_trials` plus `physics_ok` (every CV fold model passed the gate's monotonicity
-    and stationary-obstacle checks) and `eligible` (also within the under-braking limit)."""
+    and stationary-obstacle checks) and `eligible` (also within UNDER_BRAKING_HEADROOM of
+    the under-braking limit)."""
     from braking_model.gate import GateThresholds
 
     limits = thresholds or GateThresholds()
@@ -224,7 +230,8 @@ def rank_trials(
         merged["max_cv_monotonic_violation"] <= limits.max_monotonic_violation
     ) & (merged["min_cv_stationary_brake"] >= limits.min_stationary_brake)
     merged["eligible"] = merged["physics_ok"] & (
-        merged["mean_cv_under_braking_rate"] <= limits.max_under_braking_rate
+        merged["mean_cv_under_braking_rate"]
+        <= UNDER_BRAKING_HEADROOM * limits.max_under_braking_rate
     )
     return merged
 

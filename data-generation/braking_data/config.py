@@ -84,7 +84,7 @@ class GenerationConfig(BaseModel):
     lateral_offset_m: NormalClipped = NormalClipped(mean=0.0, std=0.4, low=-1.2, high=1.2)
     box_noise_px: float = Field(1.5, ge=0.0, description="std of each box edge")
     speed_noise_kmh: float = Field(0.3, ge=0.0, description="std of each radar speed")
-    friction_noise: float = Field(0.02, ge=0.0, description="std of the friction sensor")
+    friction_noise: float = Field(0.01, ge=0.0, description="std of the friction sensor")
     start_time: datetime = Field(
         datetime(2026, 1, 1, tzinfo=UTC), description="timestamp of row 0 (timezone-aware)"
     )

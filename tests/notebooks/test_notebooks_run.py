@@ -17,7 +17,6 @@ pytestmark = [
 # One small gradient-boosting candidate: the notebooks' flow is under test, not the search.
 TINY_SEARCH_SPACE = """
 hist_gradient_boosting:
-  safety_gain: 1.1
   learning_rate: 0.2
   max_iter: 40
   max_leaf_nodes: 15

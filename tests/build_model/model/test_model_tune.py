@@ -141,6 +141,13 @@ def test_selection_falls_back_to_physics_then_least_under_braking() -> None:
     assert select_best(unsafe).trial == 1
 
 
+def test_selection_keeps_headroom_below_the_under_braking_limit() -> None:
+    # Both are within the 1 % gate limit in CV, but the more accurate one sits right at it
+    # and would fail the gate on held-out data about half the time.
+    trials = pd.DataFrame([_trial(0, 0.040, under=0.0095), _trial(1, 0.045, under=0.004)])
+    assert select_best(trials).trial == 1
+
+
 def test_selection_needs_a_trial_table() -> None:
     with pytest.raises(ValueError, match="lacks columns"):
         select_best(pd.DataFrame({"trial": [1]}))
