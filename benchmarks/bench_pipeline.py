@@ -70,10 +70,11 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
     from kfp import dsl
 
     from braking_pipelines import components as c
+    from braking_pipelines.local import registry_arguments
     from braking_pipelines.pipeline import SMOKE_SCENARIO, build_pipeline
 
     defaults = {name: spec.default for name, spec in build_pipeline().component_spec.inputs.items()}
-    args = {**defaults, **arguments}
+    args = {**defaults, **registry_arguments(), **arguments}  # the same stack as the run
 
     def artifact(kind: type, name: str) -> Any:
         return kind(name=name, uri=str(folder / name), metadata={})
