@@ -89,11 +89,14 @@ class PipelineConfig(BaseSettings):
         "BRAKING_DEPLOY_NAMESPACE).",
     )
     s3_connection_secret: str = Field(
-        "aws-connection-braking",
-        description="Data connection Secret (AWS_* keys) given to register and deploy.",
+        "model-storage",
+        description="Data connection Secret (AWS_* keys) given to register and deploy; "
+        "pipeline-server/connections creates it under this name.",
     )
     registry_token_secret: str = Field(
-        "model-registry-token", description="Secret holding the model registry token."
+        "model-registry-token",
+        description="Optional Secret holding a model registry token; when it does not exist "
+        "the step uses the run's service-account token (pipeline-runner-dspa).",
     )
     registry_token_key: str = Field("token", description="Key of the token in that Secret.")
 

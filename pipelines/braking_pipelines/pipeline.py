@@ -130,6 +130,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 registered,
                 secret_name=config.registry_token_secret,
                 secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
+                optional=True,
             )
             kubernetes.use_secret_as_env(
                 registered,

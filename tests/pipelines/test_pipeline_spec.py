@@ -137,12 +137,20 @@ def test_secrets_are_attached_to_the_service_steps_only(compiled):
     assert secrets["exec-register-model"] == {
         "model-registry-token": [{"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}],
         # The registry records where the model lives, so it reads bucket/endpoint/region only.
-        "aws-connection-braking": [
+        "model-storage": [
             {"envVar": env, "secretKey": key} for key, env in REGISTRY_S3_ENV.items()
         ],
     }
     s3_env = [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS]
-    assert secrets["exec-deploy-model"] == {"aws-connection-braking": s3_env}
+    assert secrets["exec-deploy-model"] == {"model-storage": s3_env}
+    # Without a token Secret the registry client falls back to the service-account token;
+    # a missing data connection, on the other hand, must stop the pod from starting.
+    optional = {
+        entry["secretName"]: entry.get("optional", False)
+        for executor in executors.values()
+        for entry in executor["secretAsEnv"]
+    }
+    assert optional == {"model-registry-token": True, "model-storage": False}
 
 
 def test_service_env_reaches_the_service_steps(tmp_path):
@@ -160,4 +168,4 @@ def test_secret_names_come_from_config(tmp_path):
     path = compile_pipeline(config, tmp_path / "p.yaml")
     text = path.read_text()
     assert "my-bucket" in text and "mr-token" in text
-    assert "aws-connection-braking" not in text
+    assert "model-storage" not in text
