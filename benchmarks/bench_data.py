@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -20,6 +18,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from machine_info import machine_info
 
 
 def bench_generate(rows: int, repeats: int) -> dict[str, float]:
@@ -75,21 +75,6 @@ def _stream_child(path: str, rows: int, chunk_rows: int) -> None:
     print(json.dumps(result))
 
 
-def machine() -> dict[str, object]:
-    import numpy
-    import pyarrow
-
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0],
-        "numpy": numpy.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
@@ -108,7 +93,7 @@ def main() -> None:
     result = {
         "benchmark": "data",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": machine_info("numpy", "pyarrow"),
         "generate_frame": generate,
         "write_dataset": stream,
         "targets": {"generate_rows_per_s": 2_000_000, "generate_1m_rows_s": 2.0},

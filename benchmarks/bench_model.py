@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from machine_info import machine_info
 
 TARGETS = {
     "train_wall_s": 120.0,
@@ -109,20 +109,6 @@ def bench_inference(model_dir: Path, batch_rows: int, single_calls: int) -> dict
     }
 
 
-def machine() -> dict[str, object]:
-    import onnxruntime
-    import sklearn
-
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0],
-        "scikit_learn": sklearn.__version__,
-        "onnxruntime": onnxruntime.__version__,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
@@ -145,7 +131,7 @@ def main() -> None:
     result = {
         "benchmark": "model",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": machine_info("scikit-learn", "onnxruntime"),
         "training": training,
         "inference": inference,
         "targets": TARGETS,

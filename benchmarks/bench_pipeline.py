@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from machine_info import machine_info
 
 
 def run_pipeline(arguments: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -213,18 +214,6 @@ def open_gate() -> dict[str, float]:
     }
 
 
-def machine() -> dict[str, Any]:
-    import kfp
-
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0],
-        "kfp": kfp.__version__,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
@@ -260,7 +249,7 @@ def main() -> None:
     result = {
         "benchmark": "pipeline",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {**machine(), "load_average_1m_before": load_before},
+        "machine": {**machine_info("kfp"), "load_average_1m_before": load_before},
         "arguments": arguments,
         "kfp_local_pipeline": pipeline,
         "direct_library_calls": direct,

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import random
 import socket
 import statistics
@@ -26,6 +24,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from machine_info import machine_info
 
 API = "/api/model_registry/v1alpha3"
 MODEL = "bench-model"
@@ -195,15 +195,6 @@ def bench_reads(port: int, model_id: int, version_ids: list[int], requests: int)
     return results
 
 
-def machine() -> dict[str, object]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "loadavg_1m": os.getloadavg()[0],
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -235,7 +226,7 @@ def main() -> None:
         "store_fill_versions_per_s": args.versions / fill_s,
         "registrations": registrations,
         "reads": reads,
-        "machine": machine(),
+        "machine": machine_info("model-registry"),
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "registry.json").write_text(json.dumps(result, indent=2))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import serving_peers as peers
+from machine_info import machine_info
 from serving_figures import compare, feature_costs
 from serving_load import build_request, generate_load
 
@@ -245,9 +245,7 @@ def main() -> None:
         "benchmark": "serving",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
+            **machine_info("onnxruntime", "uvicorn"),
             "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
         },
