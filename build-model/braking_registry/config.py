@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_data.contract import MODEL_NAME
+
 DEFAULT_DB = Path(".braking") / "registry" / "registry.db"
 
 
@@ -61,7 +63,7 @@ class RegistrationConfig(BaseSettings):
     token_file: Path | None = Field(None, description="File holding the bearer token.")
     custom_ca: Path | None = Field(None, description="PEM bundle trusted for the registry TLS.")
     author: str = Field("braking-distance", description="Author recorded on the version.")
-    model_name: str = Field("braking-distance", description="RegisteredModel name.")
+    model_name: str = Field(MODEL_NAME, description="RegisteredModel name.")
     version_template: str = Field(
         "{n}",
         description="Version name; placeholders {n} (next free number, the registry's "

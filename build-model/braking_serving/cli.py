@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from braking_serving.config import DEFAULT_MODEL_NAME
+from braking_data.contract import MODEL_NAME
 from braking_serving.deploy_cli import deploy_app
 
 stack_app = typer.Typer(help="The embedded stack: model registry + inference server.")
@@ -47,7 +47,7 @@ def serve(
     from braking_serving.config import ServerConfig
     from braking_serving.runner import PortInUseError, run_server
 
-    names = name or ([DEFAULT_MODEL_NAME] if len(model_dir) == 1 else [])
+    names = name or ([MODEL_NAME] if len(model_dir) == 1 else [])
     if len(names) != len(model_dir):
         raise typer.BadParameter("give one --name per --model-dir", param_hint="--name")
     if not model_dir and model_repository is None:
@@ -93,7 +93,7 @@ def predict(
     from braking_serving.client import InferenceClient, InferenceError
     from braking_serving.config import StackConfig
 
-    url = url or f"{StackConfig().serving_url}/v2/models/{DEFAULT_MODEL_NAME}"
+    url = url or f"{StackConfig().serving_url}/v2/models/{MODEL_NAME}"
     try:
         with InferenceClient(url, token=_read_token(token_file), ca_bundle=ca_bundle) as client:
             amount = float(client.predict(list(features))[0])

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_MODEL_NAME = "braking-distance"
+from braking_data.contract import MODEL_NAME
+
 # The OpenVINO Model Server image of OpenDataHub's kserve-ovms runtime, pinned by digest.
 OVMS_IMAGE = (
     "quay.io/modh/openvino_model_server"
@@ -102,7 +103,7 @@ class DeployConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BRAKING_DEPLOY_")
 
     target: Literal["local", "kserve"] = Field("local", description="local server or KServe")
-    name: str = Field(DEFAULT_MODEL_NAME, description="InferenceService / served model name")
+    name: str = Field(MODEL_NAME, description="InferenceService / served model name")
     timeout_seconds: float = Field(600.0, gt=0, description="wait this long for Ready")
     poll_seconds: float = Field(2.0, gt=0, description="interval between readiness checks")
 

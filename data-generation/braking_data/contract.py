@@ -18,6 +18,10 @@ TIMESTAMP_COLUMN: Final = "event_timestamp"
 
 ROAD_CONDITIONS: Final = ("dry", "wet", "snow", "ice")
 
+# Name of the model in the registry and of its endpoint (`/v2/models/<name>`), locally and on
+# the cluster alike, so URLs and registry look-ups never depend on where the model runs.
+MODEL_NAME: Final = "braking-distance"
+
 # Tensor names of the served model (ONNX graph, KServe V2 / Open Inference Protocol).
 INPUT_TENSOR: Final = "sensor_features"
 OUTPUT_TENSOR: Final = "brake_amount"

@@ -17,6 +17,8 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_data.contract import MODEL_NAME
+
 # The image built by the root Containerfile; pinned by tag, never `latest`.
 DEFAULT_BASE_IMAGE = "quay.io/braking-distance/braking-distance:0.1.0"
 
@@ -69,7 +71,7 @@ class PipelineConfig(BaseSettings):
     max_parallel_shards: int = Field(
         4, ge=1, description="At most this many tuning shards run at once (ParallelFor)."
     )
-    model_name: str = Field("braking-distance", description="Name in the model registry.")
+    model_name: str = Field(MODEL_NAME, description="Name in the model registry.")
     registry_address: str = Field(
         "http://127.0.0.1", description="Model registry URL (scheme + host, no port)."
     )
