@@ -41,7 +41,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, int]:
     import httpx
 
     port = _free_port()
-    command = [sys.executable, "-m", "braking_cli.main", "registry", "serve"]
+    command = [sys.executable, "-m", "braking_registry", "serve"]
     command += ["--port", str(port), "--db", str(db), "--log-level", "warning"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -114,7 +114,7 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
 
 
 def bench_registrations(port: int, count: int, root: Path) -> dict[str, dict[str, float]]:
-    from braking_registry.register import RegistrationConfig, connect, register_model
+    from braking_release.register import RegistrationConfig, connect, register_model
 
     config = RegistrationConfig(port=port, model_name="bench-registrations")
     client = connect(config)
@@ -144,7 +144,7 @@ def bench_registrations(port: int, count: int, root: Path) -> dict[str, dict[str
 def bench_reads(port: int, model_id: int, version_ids: list[int], requests: int) -> dict:
     import httpx
 
-    from braking_registry.register import RegistrationConfig, connect
+    from braking_release.register import RegistrationConfig, connect
 
     rng = random.Random(0)
     pick = lambda: rng.choice(version_ids)  # noqa: E731

@@ -66,7 +66,7 @@ def ensure_venv(peer: str, pinned: list[str]) -> Path:
 
 
 def our_server(model_dir: Path, name: str, port: int, workers: int = 1, **flags) -> ServerSpec:
-    command = [sys.executable, "-m", "braking_cli.main", "serve", "--model-dir", str(model_dir)]
+    command = [sys.executable, "-m", "braking_serving", "--model-dir", str(model_dir)]
     command += ["--name", name, "--port", str(port), "--workers", str(workers)]
     token = None
     if flags.get("token_file"):

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_reference_dir() -> Path:
-    """Upstream API definitions: $BRAKING_SHARED_REFERENCE or ../shared/reference."""
-    configured = os.environ.get("BRAKING_SHARED_REFERENCE")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "reference"
+from shared_reference import REPO_ROOT, shared_reference_dir
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ Changing anything here changes the model's public interface: the served tensor i
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 FRAME_SIZE_PX: Final = 640.0
@@ -38,3 +39,15 @@ FEATURE_RANGES: Final[dict[str, tuple[float, float]]] = {
     "road_friction": (0.01, 1.5),
 }
 LABEL_RANGE: Final = (0.0, 1.0)
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_model_name(name: str) -> str:
+    """Model names double as InferenceService names, so they must be DNS-1123 labels."""
+    if len(name) > 63 or not _DNS_LABEL.match(name):
+        raise ValueError(
+            f"model name {name!r} must be a DNS-1123 label (lowercase letters, digits and '-', "
+            "starting with a letter, at most 63 characters), as it names the InferenceService"
+        )
+    return name

@@ -174,7 +174,7 @@ def register_model(
     """Record the gated model as a version in the Kubeflow Model Registry (idempotent)."""
     import dataclasses
 
-    from braking_registry import register
+    from braking_release import register
 
     settings = register.RegistrationConfig(
         server_address=registry_address, port=registry_port, model_name=model_name
@@ -191,8 +191,8 @@ def deploy_model(
     deploy_target: str,
 ) -> str:
     """Serve the registered model (local OIP server or KServe); returns its endpoint URL."""
-    from braking_registry.register import RegisteredModelVersion
-    from braking_serving import deploy
+    from braking_release import deploy
+    from braking_release.register import RegisteredModelVersion
 
     version = RegisteredModelVersion(**registered.metadata)
     settings = deploy.DeployConfig(target=deploy_target, name=model_name)

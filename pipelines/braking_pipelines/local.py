@@ -169,7 +169,7 @@ def registry_arguments() -> dict[str, Any]:
     """Run arguments that point the registration step at the embedded stack's registry."""
     from urllib.parse import urlsplit
 
-    from braking_serving.stack import ensure_stack
+    from braking_stack.stack import ensure_stack
 
     registry = urlsplit(ensure_stack().registry_url)
     return {
@@ -180,7 +180,7 @@ def registry_arguments() -> dict[str, Any]:
 
 def stack_token_env() -> dict[str, str]:
     """When the stack requires a token, hand it to the register, deploy and smoke steps."""
-    from braking_serving.config import StackConfig
+    from braking_stack.config import StackConfig
 
     token = StackConfig().token
     if not token:

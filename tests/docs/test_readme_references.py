@@ -117,8 +117,8 @@ def test_documented_path_exists(path: str) -> None:
 
 
 def _settings_classes() -> list[type[BaseSettings]]:
-    for root in ("braking_data", "braking_model", "braking_registry", "braking_serving",
-                 "braking_pipelines"):  # fmt: skip
+    for root in ("braking_data", "braking_model", "braking_release", "braking_registry",
+                 "braking_serving", "braking_stack", "braking_pipelines"):  # fmt: skip
         package = importlib.import_module(root)
         for module in pkgutil.walk_packages(package.__path__, f"{root}."):
             importlib.import_module(module.name)

@@ -75,8 +75,8 @@ def _free_port() -> int:
 def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEnvironment]:
     """The embedded registry and inference server on free loopback ports, in a temp state
     dir, and the environment that points the notebooks' library calls at them."""
-    from braking_serving.config import StackConfig
-    from braking_serving.stack import stack_down, stack_up
+    from braking_stack.config import StackConfig
+    from braking_stack.stack import stack_down, stack_up
 
     config = StackConfig(
         dir=tmp_path_factory.mktemp("stack"),

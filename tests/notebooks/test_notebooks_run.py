@@ -148,7 +148,7 @@ def test_register_model_notebook_registers_lists_and_reads_back(
 ) -> None:
     from model_registry import ModelRegistry
 
-    from braking_registry.register import HASH_PROPERTY, model_sha256
+    from braking_release.register import HASH_PROPERTY, model_sha256
 
     notebook = run_notebook(
         "04-register-model.ipynb",
@@ -198,8 +198,8 @@ def _answered_inferences(serving_url: str, model: str) -> float:
 def test_endpoint_notebook_answers_scenarios_a_batch_and_measures_latency(
     run_notebook, embedded_stack, trained_model_dir: Path
 ) -> None:
-    from braking_serving.config import DeployConfig
-    from braking_serving.deploy import deploy_model
+    from braking_release.config import DeployConfig
+    from braking_release.deploy import deploy_model
 
     deployment = deploy_model(
         trained_model_dir,

@@ -265,8 +265,8 @@ def embedded_stack(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     The env carries the settings to kfp.local's step subprocesses, so the deploy step finds
     this stack; the stack is stopped afterwards whatever the test did.
     """
-    from braking_serving.config import StackConfig
-    from braking_serving.stack import stack_down
+    from braking_stack.config import StackConfig
+    from braking_stack.stack import stack_down
 
     monkeypatch.setenv("BRAKING_STACK_DIR", str(tmp_path / "stack"))
     monkeypatch.setenv("BRAKING_STACK_REGISTRY_PORT", str(_free_port()))

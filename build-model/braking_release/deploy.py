@@ -1,0 +1,217 @@
+"""Deploy a trained model: to the local inference server or as a KServe InferenceService.
+
+    deployment = deploy_model("outputs/model", DeployConfig(target="local"))
+    InferenceClient(deployment.url).predict(features)
+
+Both targets end the same way: the model answers `GET <url>/ready`, and `url` is the model
+URL `.../v2/models/<name>` that clients and notebooks use unchanged on either target.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from braking_release.config import DeployConfig
+from braking_release.kube import KubeApiError, KubeClient, connect
+from braking_release.manifests import (
+    ISVC_API_VERSION,
+    OVMS_REST_PORT,
+    inference_service,
+    serving_runtime,
+)
+from braking_serving.repository import MODEL_FILE, add_to_repository
+from braking_stack.config import StackConfig
+
+if TYPE_CHECKING:
+    from braking_release.register import RegisteredModelVersion
+
+__all__ = ["DeployConfig", "DeployError", "Deployment", "deploy_model"]
+
+# KServe gives up on a model in these states; waiting longer would not help.
+_FAILED_TRANSITIONS = {"BlockedByFailedLoad", "InvalidSpec"}
+
+
+class DeployError(RuntimeError):
+    """The model could not be deployed or did not become ready; the message says why."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A served model: its URL (`.../v2/models/<name>`) and where it runs."""
+
+    name: str
+    url: str
+    target: str
+    version: str | None = None
+    namespace: str | None = None
+    internal_url: str | None = None
+
+
+def deploy_model(
+    model_dir: str | Path,
+    config: DeployConfig,
+    *,
+    registered: RegisteredModelVersion | None = None,
+) -> Deployment:
+    """Serve the model in `model_dir` (as written by `braking train`) and wait until ready."""
+    if config.target == "local":
+        return _deploy_local(Path(model_dir), config, registered)
+    return _deploy_kserve(config, registered)
+
+
+def _wait(check, timeout: float, poll: float, describe_failure) -> object:
+    """Call `check()` until it returns a value; DeployError with the failure text on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if time.monotonic() >= deadline:
+            raise DeployError(describe_failure(timeout))
+        time.sleep(poll)
+
+
+def _deploy_local(
+    model_dir: Path, config: DeployConfig, registered: RegisteredModelVersion | None
+) -> Deployment:
+    stack = StackConfig()
+    server_url = (config.server_url or stack.serving_url).rstrip("/")
+    repository = config.repository or stack.model_repository
+    model_file = model_dir / MODEL_FILE
+    if not model_file.is_file():
+        raise DeployError(f"no {MODEL_FILE} in {model_dir}: give the folder `braking train` wrote")
+    # The registry assigns versions ("3", "v3"); without one the repository takes the next.
+    numbered = re.search(r"\d+$", str(getattr(registered, "version_name", "") or ""))
+    wanted = int(numbered.group()) if numbered else None
+    version = add_to_repository(repository, config.name, model_file, wanted)
+    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
+    with httpx.Client(base_url=server_url, headers=headers, timeout=30) as http:
+        try:
+            response = http.post(f"/v2/repository/models/{config.name}/load")
+        except httpx.TransportError as error:
+            raise DeployError(
+                f"no inference server answers at {server_url} ({error}); start the embedded "
+                "stack with `braking stack up` or set BRAKING_DEPLOY_SERVER_URL"
+            ) from None
+        if response.status_code != 200:
+            raise DeployError(f"loading {config.name!r} failed: {response.text}")
+        ready_path = f"/v2/models/{config.name}/versions/{version}/ready"
+        _wait(
+            lambda: True if http.get(ready_path).status_code == 200 else None,
+            config.timeout_seconds,
+            min(config.poll_seconds, 0.2),
+            lambda t: (
+                f"model {config.name!r} version {version} not ready at {server_url} after {t:.0f} s"
+            ),
+        )
+    return Deployment(
+        name=config.name,
+        url=f"{server_url}/v2/models/{config.name}",
+        target="local",
+        version=str(version),
+    )
+
+
+def _conditions(status: dict) -> str:
+    lines = [
+        f"{c.get('type')}={c.get('status')}"
+        + (
+            f" ({c.get('reason')}: {c.get('message')})"
+            if c.get("reason") or c.get("message")
+            else ""
+        )
+        for c in status.get("conditions", [])
+    ]
+    failure = status.get("modelStatus", {}).get("lastFailureInfo")
+    if failure:
+        lines.append(f"last failure: {failure.get('reason')}: {failure.get('message')}")
+    return "; ".join(lines) or "no status conditions reported yet"
+
+
+def _ready_status(isvc: dict, generation: int | None) -> dict | None:
+    """The status once Ready for our generation; raises DeployError on a terminal failure."""
+    status = isvc.get("status") or {}
+    model_status = status.get("modelStatus") or {}
+    if (
+        model_status.get("transitionStatus") in _FAILED_TRANSITIONS
+        or (model_status.get("states") or {}).get("activeModelState") == "FailedToLoad"
+    ):
+        raise DeployError(f"InferenceService failed: {_conditions(status)}")
+    observed = status.get("observedGeneration")
+    if generation is not None and observed is not None and observed < generation:
+        return None  # the status still describes the previous spec
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
+    )
+    return status if ready else None
+
+
+def _merge_patch(manifest: dict) -> dict:
+    """A merge patch keeps keys it is not given: null the storage form we do not use."""
+    patch = copy.deepcopy(manifest)
+    model = patch["spec"]["predictor"]["model"]
+    model.setdefault("storage", None)
+    model.setdefault("storageUri", None)
+    return patch
+
+
+def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | None) -> Deployment:
+    connection = connect(config)
+    namespace = connection.namespace
+    kube = KubeClient(connection)
+    group_path = f"/apis/serving.kserve.io/{{}}/namespaces/{namespace}"
+    isvc_path = f"{group_path.format('v1beta1')}/inferenceservices"
+    manifest = inference_service(
+        config,
+        namespace,
+        registered_model_id=getattr(registered, "registered_model_id", None),
+        model_version_id=getattr(registered, "model_version_id", None),
+    )
+    try:
+        if config.create_runtime:
+            runtime = serving_runtime(config, namespace)
+            kube.apply(f"{group_path.format('v1alpha1')}/servingruntimes", runtime)
+        if kube.get(f"{isvc_path}/{config.name}") is None:
+            isvc = kube.create(isvc_path, manifest)
+        else:
+            isvc = kube.merge_patch(f"{isvc_path}/{config.name}", _merge_patch(manifest))
+        generation = isvc.get("metadata", {}).get("generation")
+        last: dict = {}
+
+        def check() -> dict | None:
+            last["isvc"] = kube.get(f"{isvc_path}/{config.name}") or {}
+            return _ready_status(last["isvc"], generation)
+
+        status = _wait(
+            check,
+            config.timeout_seconds,
+            config.poll_seconds,
+            lambda t: (
+                f"InferenceService {namespace}/{config.name} not Ready after {t:.0f} s: "
+                + _conditions(last.get("isvc", {}).get("status") or {})
+            ),
+        )
+    except KubeApiError as error:
+        raise DeployError(f"{ISVC_API_VERSION} InferenceService {config.name}: {error}") from None
+    finally:
+        kube.close()
+    internal = (status.get("address") or {}).get("url")
+    # Raw deployments without an exposed route may report no URL at all: then the predictor
+    # Service, on OVMS's REST port (RHOAI's default headless Service has no port mapping).
+    default = f"http://{config.name}-predictor.{namespace}.svc.cluster.local:{OVMS_REST_PORT}"
+    url = (status.get("url") or internal or default).rstrip("/")
+    return Deployment(
+        name=config.name,
+        url=f"{url}/v2/models/{config.name}",
+        target="kserve",
+        version=getattr(registered, "version_name", None),
+        namespace=namespace,
+        internal_url=f"{internal.rstrip('/')}/v2/models/{config.name}" if internal else None,
+    )

@@ -1,0 +1,1 @@
+"""The embedded stack: the Model Registry and the inference server as local background services."""

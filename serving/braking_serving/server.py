@@ -1,0 +1,231 @@
+"""The local Open Inference Protocol (KServe V2 REST) server: a plain ASGI application.
+
+No web framework on the request path: routing is a split of the path, bodies are parsed
+by orjson straight into numpy, and onnxruntime runs inline on the event loop (a request's
+inference takes tens of microseconds, less than a hand-off to a thread pool would cost).
+Endpoints: /v2, /v2/health/{live,ready}, /v2/models/{name}[/versions/{v}][/ready|/infer],
+the model repository extension /v2/repository/{index, models/{name}/load|unload}, /metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import time
+
+import orjson
+
+from braking_data.contract import check_model_name
+from braking_serving import __version__
+from braking_serving.config import ServerConfig
+from braking_serving.metrics import METRICS_CONTENT_TYPE, ServerMetrics
+from braking_serving.protocol import ProtocolError, error_body, infer_response, parse_infer_request
+from braking_serving.repository import LoadedModel, ModelLoadError, ModelStore, load_onnx_model
+
+log = logging.getLogger(__name__)
+
+CONFIG_ENV = "BRAKING_SERVING_SERVER_CONFIG"  # a ServerConfig as JSON, for worker processes
+SERVER_NAME = "braking-serving"
+EXTENSIONS = ["model_repository", "metrics"]
+_JSON = [(b"content-type", b"application/json")]
+_OK = orjson.dumps({})
+
+
+def _headers(scope: dict) -> tuple[bytes | None, int | None]:
+    authorization = length = None
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            authorization = value
+        elif key == b"content-length":
+            length = int(value) if value.isdigit() else None
+    return authorization, length
+
+
+class InferenceServer:
+    """ASGI app serving ONNX models over the Open Inference Protocol."""
+
+    def __init__(self, config: ServerConfig, store: ModelStore | None = None) -> None:
+        self.config = config
+        self.store = store or ModelStore(config.model_repository)
+        for name, path in config.models.items():
+            self.store.add(load_onnx_model(path, name))
+        self.metrics = ServerMetrics() if config.metrics else None
+        self._auth = f"Bearer {config.token}".encode() if config.token else None
+        self._poller: asyncio.Task | None = None
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                for error in self.store.sync():
+                    log.warning("%s", error)
+                if self.store.repository is not None:
+                    self._poller = asyncio.create_task(self._poll_repository())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._poller is not None:
+                    self._poller.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._poller
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _poll_repository(self) -> None:
+        """Follow loads/unloads made through other workers and new version folders."""
+        while True:
+            await asyncio.sleep(self.config.repository_poll_seconds)
+            try:
+                for error in await asyncio.to_thread(self.store.sync):
+                    log.warning("%s", error)
+            except Exception:  # keep polling: a half-written state file must not stop it
+                log.exception("model repository sync failed")
+
+    async def _http(self, scope: dict, receive, send) -> None:
+        started = time.perf_counter()
+        authorization, length = _headers(scope)
+        model_label, endpoint = "", "other"
+        try:
+            parts = scope["path"].strip("/").split("/")
+            if parts[0] != "v2" or parts[1:2] != ["health"]:
+                self._authorize(authorization)
+            model_label, endpoint, status, body, content_type = await self._route(
+                scope["method"], parts, receive, length
+            )
+        except ProtocolError as error:
+            status, body, content_type = error.status, error_body(error.message), _JSON
+        except Exception as error:  # a bug must cost one request, never the server
+            log.exception("request %s %s failed", scope["method"], scope["path"])
+            status, body, content_type = 500, error_body(f"internal error: {error}"), _JSON
+        headers = [*content_type, (b"content-length", str(len(body)).encode())]
+        if status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:
+            self.metrics.observe(model_label, endpoint, status, time.perf_counter() - started)
+
+    def _authorize(self, authorization: bytes | None) -> None:
+        if self._auth is None:
+            return
+        if authorization is None:
+            raise ProtocolError(401, "missing 'Authorization: Bearer <token>' header")
+        if not hmac.compare_digest(authorization, self._auth):
+            raise ProtocolError(401, "invalid bearer token")
+
+    async def _route(self, method: str, parts: list[str], receive, length: int | None):
+        """Dispatch on the path; returns (model label, endpoint, status, body, content type)."""
+        if parts[0] == "v2" and len(parts) >= 3 and parts[1] == "models":
+            return await self._model_route(method, parts[2:], receive, length)
+        if parts == ["v2"]:
+            _allow(method, "GET")
+            metadata = {"name": SERVER_NAME, "version": __version__, "extensions": EXTENSIONS}
+            return "", "server_metadata", 200, orjson.dumps(metadata), _JSON
+        if parts in (["v2", "health", "live"], ["v2", "health", "ready"]):
+            _allow(method, "GET")
+            return "", parts[2], 200, orjson.dumps({parts[2]: True}), _JSON
+        if parts[:2] == ["v2", "repository"]:
+            return await self._repository_route(method, parts[2:], receive, length)
+        if parts == ["metrics"] and self.metrics is not None:
+            _allow(method, "GET")
+            content_type = [(b"content-type", METRICS_CONTENT_TYPE.encode())]
+            return "", "metrics", 200, self.metrics.render(), content_type
+        raise ProtocolError(404, f"no endpoint at /{'/'.join(parts)}")
+
+    async def _model_route(self, method: str, parts: list[str], receive, length: int | None):
+        name, version, rest = parts[0], None, parts[1:]
+        if rest[:1] == ["versions"]:
+            if len(rest) < 2:
+                raise ProtocolError(404, f"no endpoint at /v2/models/{name}/versions")
+            version, rest = rest[1], rest[2:]
+        model = self._model(name, version)
+        if rest == ["infer"]:
+            _allow(method, "POST")
+            request = parse_infer_request(await _read_body(receive, length, self.config), model)
+            results = model.run(request.output_names, request.feeds)
+            return name, "infer", 200, infer_response(model, request, results), _JSON
+        if rest == ["ready"]:
+            _allow(method, "GET")
+            body = {"name": name, "version": model.version, "ready": True}
+            return name, "model_ready", 200, orjson.dumps(body), _JSON
+        if not rest:
+            _allow(method, "GET")
+            return name, "model_metadata", 200, orjson.dumps(model.metadata()), _JSON
+        raise ProtocolError(404, f"no endpoint at /v2/models/{name}/{'/'.join(parts[1:])}")
+
+    def _model(self, name: str, version: str | None) -> LoadedModel:
+        model = self.store.get(name)
+        if model is None or (version is not None and model.version != version):
+            # Another worker may have loaded it, or a new version landed: catch up once.
+            self.store.sync()
+            model = self.store.get(name)
+        if model is None:
+            raise ProtocolError(404, f"model {name!r} is not loaded; loaded: {self.store.names()}")
+        if version is not None and model.version != version:
+            raise ProtocolError(
+                404, f"model {name!r} version {version!r} is not loaded (serving {model.version})"
+            )
+        return model
+
+    async def _repository_route(self, method: str, parts: list[str], receive, length):
+        _allow(method, "POST")
+        await _read_body(receive, length, self.config)  # options are accepted and ignored
+        if parts == ["index"]:
+            return "", "repository", 200, orjson.dumps(self.store.index()), _JSON
+        if len(parts) == 3 and parts[0] == "models" and parts[2] in ("load", "unload"):
+            name = parts[1]
+            try:
+                check_model_name(name)
+            except ValueError as error:
+                raise ProtocolError(400, str(error)) from None
+            if parts[2] == "unload":
+                if not self.store.unload(name):
+                    raise ProtocolError(404, f"model {name!r} is not loaded")
+                return "", "repository", 200, _OK, _JSON
+            try:
+                await asyncio.to_thread(self.store.load, name)
+            except ModelLoadError as error:
+                raise ProtocolError(400, str(error)) from None
+            return "", "repository", 200, _OK, _JSON
+        raise ProtocolError(404, f"no endpoint at /v2/repository/{'/'.join(parts)}")
+
+
+def _allow(method: str, allowed: str) -> None:
+    if method != allowed:
+        raise ProtocolError(405, f"method {method} is not allowed here; use {allowed}")
+
+
+async def _read_body(receive, length: int | None, config: ServerConfig) -> bytes:
+    limit = config.max_body_bytes
+    if length is not None and length > limit:
+        raise ProtocolError(413, f"request body of {length} bytes exceeds the {limit} byte limit")
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body") and len(body) <= limit:
+        return body  # the common case: the whole body in one message
+    chunks = [body]
+    size = len(body)
+    while True:
+        if size > limit:
+            raise ProtocolError(413, f"request body exceeds the {limit} byte limit")
+        if not message.get("more_body"):
+            break
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app() -> InferenceServer:
+    """uvicorn factory for worker processes: the config comes from the environment."""
+    config = os.environ.get(CONFIG_ENV)
+    return InferenceServer(ServerConfig.model_validate_json(config) if config else ServerConfig())

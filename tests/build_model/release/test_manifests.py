@@ -1,0 +1,128 @@
+"""The InferenceService and ServingRuntime manifests validate strictly against KServe's CRDs."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from crd_schema import CrdSchemas, ManifestError
+
+from braking_release.config import DeployConfig
+from braking_release.manifests import inference_service, serving_runtime
+
+DATA_CONNECTION = {"storage_key": "my-storage", "storage_path": "models/braking-distance"}
+
+
+@pytest.fixture(scope="module")
+def crds(shared_reference) -> CrdSchemas:
+    folder = shared_reference / "crds"
+    return CrdSchemas.from_paths(
+        [
+            folder / "inferenceservices.serving.kserve.io.yaml",
+            folder / "servingruntimes.serving.kserve.io.yaml",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        DATA_CONNECTION,
+        {**DATA_CONNECTION, "deployment_mode": "Serverless", "enable_auth": True},
+        {**DATA_CONNECTION, "expose": True, "min_replicas": 2, "max_replicas": 4},
+        {"storage_uri": "s3://models/braking-distance"},
+    ],
+    ids=["data-connection", "serverless-auth", "exposed-scaled", "storage-uri"],
+)
+def test_inference_service_validates_against_the_crd(crds, settings):
+    manifest = inference_service(
+        DeployConfig(target="kserve", **settings),
+        "braking",
+        registered_model_id="1",
+        model_version_id="3",
+    )
+    crds.validate(manifest)
+    model = manifest["spec"]["predictor"]["model"]
+    assert model["modelFormat"] == {"name": "onnx", "version": "1"}
+    assert model["runtime"] == "kserve-ovms"
+    labels = manifest["metadata"]["labels"]
+    assert labels["modelregistry.opendatahub.io/registered-model-id"] == "1"
+    assert labels["modelregistry.opendatahub.io/model-version-id"] == "3"
+    annotations = manifest["metadata"]["annotations"]
+    mode = settings.get("deployment_mode", "RawDeployment")
+    assert annotations["serving.kserve.io/deploymentMode"] == mode
+    auth = annotations.get("security.opendatahub.io/enable-auth")
+    assert auth == ("true" if settings.get("enable_auth") else None)
+
+
+def test_data_connection_points_at_the_parent_of_version_folders():
+    manifest = inference_service(DeployConfig(**DATA_CONNECTION), "braking")
+    storage = manifest["spec"]["predictor"]["model"]["storage"]
+    assert storage == {"key": "my-storage", "path": "models/braking-distance"}
+    with pytest.raises(ValueError, match="version folder"):
+        inference_service(
+            DeployConfig(storage_key="my-storage", storage_path="models/braking-distance/3"), "b"
+        )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"storage_key": "my-storage"}, {**DATA_CONNECTION, "storage_uri": "s3://x/y"}],
+    ids=["nothing", "key-without-path", "both"],
+)
+def test_model_location_must_be_given_once(settings):
+    with pytest.raises(ValueError, match="storage"):
+        inference_service(DeployConfig(**settings), "braking")
+
+
+def test_serving_runtime_validates_against_the_crd(crds):
+    manifest = serving_runtime(DeployConfig(), "braking")
+    crds.validate(manifest)
+    formats = manifest["spec"]["supportedModelFormats"]
+    assert {"name": "onnx", "version": "1", "autoSelect": True} in formats
+    assert "@sha256:" in manifest["spec"]["containers"][0]["image"]
+
+
+def test_the_strict_validator_rejects_unknown_and_mistyped_fields(crds):
+    manifest = inference_service(DeployConfig(**DATA_CONNECTION), "braking")
+    manifest["spec"]["predictor"]["model"]["storageURI"] = "s3://typo"
+    with pytest.raises(ManifestError, match="storageURI"):
+        crds.validate(manifest)
+    manifest = serving_runtime(DeployConfig(), "braking")
+    manifest["spec"]["multiModel"] = "no"
+    with pytest.raises(ManifestError, match="multiModel"):
+        crds.validate(manifest)
+
+
+def test_model_name_must_be_a_dns_label():
+    with pytest.raises(ValueError, match="DNS-1123"):
+        DeployConfig(name="Braking_Distance")
+
+
+def test_deploy_manifests_command_writes_valid_yaml(crds, tmp_path):
+    from typer.testing import CliRunner
+
+    from braking_cli.main import app
+
+    arguments = ["deploy", "manifests", "-o", str(tmp_path), "--namespace", "braking"]
+    arguments += ["--storage-key", "my-storage", "--storage-path", "models/braking-distance"]
+    arguments += ["--create-runtime", "--enable-auth", "--model-version-id", "4"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    isvc = yaml.safe_load((tmp_path / "inference-service.yaml").read_text())
+    runtime = yaml.safe_load((tmp_path / "serving-runtime.yaml").read_text())
+    crds.validate(isvc)
+    crds.validate(runtime)
+    assert isvc["metadata"]["annotations"]["security.opendatahub.io/enable-auth"] == "true"
+    assert isvc["metadata"]["labels"]["modelregistry.opendatahub.io/model-version-id"] == "4"
+
+
+def test_deploy_manifests_command_names_a_missing_model_location(tmp_path):
+    from typer.testing import CliRunner
+
+    from braking_cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["deploy", "manifests", "-o", str(tmp_path), "--namespace", "braking"]
+    )
+    assert result.exit_code == 1
+    assert "storage_key" in result.output

@@ -1,0 +1,3 @@
+"""The stack serves a real model."""
+
+from serving_fixtures import serving_model_dir  # noqa: F401
