@@ -141,7 +141,7 @@ def _shape_calculator(operator) -> None:
 def _predictions(g, X: str, model: NoPhantomBraking) -> tuple[str, str | None]:
     """Names of the regressor's and the spread model's predictions [N, 1] (spread None
     without a safety margin). Boosted trees share one walk (`tree_graph`); the MLP family's
-    scaler is written as Sub/Div, not as `ai.onnx.ml.Scaler`."""
+    scaler is written as Sub/Div (`export.converter_options`)."""
     from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
     from skl2onnx.algebra.onnx_ops import OnnxIdentity
 
@@ -156,21 +156,17 @@ def _predictions(g, X: str, model: NoPhantomBraking) -> tuple[str, str | None]:
     def prediction(estimator) -> str:
         for at, tree_model in enumerate(trees):
             if tree_model is estimator:
-                return g.op("Slice", sums, *(np.array([v], dtype=np.int64) for v in (at, at + 1, 1)))
-        options = {id(step): {"div": "div"} for step in _scalers(estimator)}
+                return g.op(
+                    "Slice", sums, *(np.array([v], dtype=np.int64) for v in (at, at + 1, 1))
+                )
         name = g.scope.get_unique_variable_name("prediction")
         opv = g.container.target_opset
-        sub = OnnxSubEstimator(estimator, X, op_version=opv, options=options)
+        sub = OnnxSubEstimator(estimator, X, op_version=opv)
         OnnxIdentity(sub, op_version=opv, output_names=[name]).add_to(g.scope, g.container)
         return g.op("Reshape", name, np.array([-1, 1], dtype=np.int64))
 
     spread = prediction(model.spread_) if model.spread_ is not None else None
     return prediction(model.regressor_), spread
-
-
-def _scalers(estimator: BaseEstimator) -> list[StandardScaler]:
-    steps = estimator.steps if isinstance(estimator, Pipeline) else [(None, estimator)]
-    return [step for _, step in steps if isinstance(step, StandardScaler)]
 
 
 def _converter(scope, operator, container) -> None:

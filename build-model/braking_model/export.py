@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.contract import (
+    FEATURE_COLUMNS,
+    INPUT_TENSOR,
+    OPENVINO_CONFIG,
+    OPENVINO_MAX_ROWS,
+    OUTPUT_TENSOR,
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -24,11 +30,17 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 TARGET_OPSET = 17  # the default domain only: OpenVINO has no ai.onnx.ml operators
+
+
+def converter_options() -> dict:
+    """skl2onnx options: StandardScaler as Sub/Div instead of `ai.onnx.ml.Scaler` (they reach
+    scalers nested in the MLP family's pipeline only when given to `convert_sklearn`)."""
+    from sklearn.preprocessing import StandardScaler
+
+    return {StandardScaler: {"div": "div"}}
+
+
 PARITY_TOLERANCE = 1e-3
-# Rows per OpenVINO call: the graph's intermediate tensors grow with rows x trees, so large
-# batches are cut into calls of this size (about 30 MB of intermediates for the default
-# model; ADR 12).
-OPENVINO_MAX_ROWS = 4096
 
 
 class ParityError(RuntimeError):
@@ -50,6 +62,7 @@ def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.
         initial_types=[(INPUT_TENSOR, FloatTensorType([None, len(FEATURE_COLUMNS)]))],
         final_types=[(OUTPUT_TENSOR, FloatTensorType([None, 1]))],
         target_opset=TARGET_OPSET,
+        options=converter_options(),
     )
     model.producer_name = "braking-distance"
     model.doc_string = (
@@ -100,8 +113,6 @@ def onnx_predict(sess: onnxruntime.InferenceSession, X: np.ndarray) -> np.ndarra
 def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
     """model.onnx compiled by OpenVINO for the CPU, in f32 as OVMS is configured to run it."""
     import openvino
-
-    from braking_data.contract import OPENVINO_CONFIG
 
     config = dict(OPENVINO_CONFIG)
     if threads is not None:

@@ -103,9 +103,7 @@ def _levels(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
     for _ in range(tables.depth):
         x = g.op("Gather", flat, g.op("Add", row_start, g.op("Gather", feature, node)))
         right = g.op("Greater", x, g.op("Gather", threshold, node))
-        node = g.op(
-            "Add", g.op("Gather", left, node), g.op("Cast", right, to=TensorProto.INT64)
-        )
+        node = g.op("Add", g.op("Gather", left, node), g.op("Cast", right, to=TensorProto.INT64))
     leaf_values = g.op("Gather", tables.value, node)  # [N, trees, ensembles]
     sums = g.op("ReduceSum", leaf_values, _int64(1), keepdims=0)
     return g.op("Add", sums, tables.baseline)
@@ -119,9 +117,7 @@ def _matrix(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
     trees, splits = tables.threshold.shape
     # one-hot columns: an exact copy of each split's feature in f32 (x * 1 + 0 + ...)
     picked = g.op("Reshape", g.op("MatMul", X, tables.select), _int64(-1, trees, splits))
-    decisions = g.op(
-        "Cast", g.op("LessOrEqual", picked, tables.threshold), to=TensorProto.FLOAT
-    )
+    decisions = g.op("Cast", g.op("LessOrEqual", picked, tables.threshold), to=TensorProto.FLOAT)
     decisions = g.op("Transpose", decisions, perm=[1, 0, 2])  # [trees, N, splits]
     reached = g.op("MatMul", decisions, tables.path)  # [trees, N, leaves]
     hit = g.op("Cast", g.op("Equal", reached, tables.lefts), to=TensorProto.FLOAT)

@@ -39,9 +39,15 @@ def serve(
         envvar="BRAKING_SERVING_MAX_BODY_BYTES",
     ),
     metrics: bool = typer.Option(True, help="serve Prometheus metrics at /metrics"),
+    engine: str = typer.Option(
+        "onnxruntime",
+        help="what runs the model: onnxruntime, or openvino (f32, as OVMS on the cluster)",
+        envvar="BRAKING_SERVING_ENGINE",
+    ),
 ) -> None:
     """Serve ONNX models over the Open Inference Protocol (KServe V2 REST)."""
     from braking_serving.config import ServerConfig
+    from braking_serving.engines import ENGINES
     from braking_serving.runner import PortInUseError, run_server
 
     names = name or ([MODEL_NAME] if len(model_dir) == 1 else [])
@@ -49,6 +55,11 @@ def serve(
         raise typer.BadParameter("give one --name per --model-dir", param_hint="--name")
     if not model_dir and model_repository is None:
         raise typer.BadParameter("give --model-dir or --model-repository")
+    if engine not in ENGINES:
+        raise typer.BadParameter(
+            f"{engine!r} is not an engine; expected one of {', '.join(ENGINES)}",
+            param_hint="--engine",
+        )
     try:
         config = ServerConfig(
             host=host,
@@ -59,6 +70,7 @@ def serve(
             token=_read_token(token_file),
             max_body_bytes=max_body_bytes,
             metrics=metrics,
+            engine=engine,
         )
         run_server(config, on_ready=lambda url: typer.echo(f"serving on {url}", err=True))
     except (PortInUseError, ValueError) as error:
