@@ -91,7 +91,8 @@ def validate_model(
 ) -> GateVerdict:
     """Score MODEL_DIR/model.onnx on `data_path` and the probes, check its parity on
     onnxruntime and on OpenVINO against MODEL_DIR/model.joblib, apply the gate; writes
-    MODEL_DIR/gate.json and refreshes the model card. Never raises on a failing model: the verdict says why."""
+    MODEL_DIR/gate.json and refreshes the model card. Never raises on a failing model: the
+    verdict says why."""
     import joblib
 
     from braking_model import export, report
