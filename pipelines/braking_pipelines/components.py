@@ -149,6 +149,7 @@ def validate_model(
     import shutil
 
     from braking_model import gate, validate
+    from braking_model.model_dir import ModelDir
 
     shutil.copytree(model.path, validated_model.path)
     result = validate.validate_model(
@@ -158,7 +159,7 @@ def validate_model(
         verdict.log_metric(check.name, check.passed)
     verdict.metadata["reasons"] = result.reasons
     validated_model.metadata.update(dict(model.metadata, gate_passed=result.passed))
-    shutil.copyfile(f"{validated_model.path}/model_card.md", model_card.path)
+    shutil.copyfile(ModelDir(validated_model.path).card, model_card.path)
     return result.passed
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_FILE = "model.onnx"
+from braking_model.model_dir import ONNX_FILE
+
 # Names of the models loaded through the repository API. Every server process (one per
 # worker) follows this file, so a load request answered by one worker reaches them all.
 STATE_FILE = ".loaded-models.json"
@@ -89,9 +90,9 @@ def load_onnx_model(path: Path, name: str, version: str = "1") -> LoadedModel:
     """Open `path` (a model.onnx file, or a folder holding one) with onnxruntime."""
     import onnxruntime
 
-    model_file = path / MODEL_FILE if path.is_dir() else path
+    model_file = path / ONNX_FILE if path.is_dir() else path
     if not model_file.is_file():
-        raise ModelLoadError(f"model {name!r} version {version}: no {MODEL_FILE} at {model_file}")
+        raise ModelLoadError(f"model {name!r} version {version}: no {ONNX_FILE} at {model_file}")
     options = onnxruntime.SessionOptions()
     # Requests are small and each server worker is its own process: one thread per session
     # avoids thread hand-offs that cost more than the inference itself (~20 us a row).
@@ -126,7 +127,7 @@ def latest_version(root: Path, name: str) -> int:
     if not versions:
         raise ModelLoadError(
             f"model {name!r}: no numeric version folder under {root / name} "
-            f"(expected {root / name}/<version>/{MODEL_FILE})"
+            f"(expected {root / name}/<version>/{ONNX_FILE})"
         )
     return versions[-1]
 
@@ -144,7 +145,7 @@ def add_to_repository(root: Path, name: str, model_file: Path, version: int | No
     staging = model_dir / f".staging-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    shutil.copyfile(model_file, staging / MODEL_FILE)
+    shutil.copyfile(model_file, staging / ONNX_FILE)
     target = model_dir / str(version)
     if target.exists():
         shutil.rmtree(target)

@@ -12,6 +12,7 @@ from serving_fixtures import MODEL_NAME, random_features
 from typer.testing import CliRunner
 
 from braking_cli.main import app
+from braking_model.model_dir import ONNX_FILE
 from braking_release.config import DeployConfig
 from braking_release.deploy import deploy_model
 from braking_serving.client import InferenceClient
@@ -48,7 +49,7 @@ def test_up_deploy_predict_status_down(stack_config, serving_model_dir):
             server_url=status.serving_url, repository=status.model_repository, timeout_seconds=30
         )
         deployment = deploy_model(serving_model_dir, config)
-        assert (stack_config.model_repository / MODEL_NAME / "1" / "model.onnx").is_file()
+        assert (stack_config.model_repository / MODEL_NAME / "1" / ONNX_FILE).is_file()
         with InferenceClient(deployment.url) as client:
             assert client.predict(random_features(2)).shape == (2,)
 

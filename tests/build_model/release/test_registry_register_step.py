@@ -10,6 +10,7 @@ from registry_fixtures import self_signed_certificate
 from typer.testing import CliRunner
 
 from braking_cli.main import app
+from braking_model.model_dir import GATE_FILE, METRICS_FILE
 from braking_release.register import (
     RegistrationConfig,
     RegistrationError,
@@ -29,7 +30,7 @@ def _config(registry, **overrides) -> RegistrationConfig:
 
 
 def test_registers_the_trained_model_with_its_metadata(registry, trained_model_dir):
-    metrics = json.loads((trained_model_dir / "metrics.json").read_text())
+    metrics = json.loads((trained_model_dir / METRICS_FILE).read_text())
 
     result = register_model(
         trained_model_dir, _config(registry), run_id="run-7", source_revision="abc123"
@@ -56,7 +57,7 @@ def test_registers_the_trained_model_with_its_metadata(registry, trained_model_d
 
 def test_gate_verdict_is_recorded(registry, model_dir_factory):
     model_dir = model_dir_factory(1)
-    (model_dir / "gate.json").write_text(json.dumps({"passed": False, "reasons": ["rmse high"]}))
+    (model_dir / GATE_FILE).write_text(json.dumps({"passed": False, "reasons": ["rmse high"]}))
 
     register_model(model_dir, _config(registry))
 
