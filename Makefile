@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/uv
 venv: $(STAMP) ## create .venv and install the project with its test tools
 
 run: $(STAMP) ## run the pipeline on kfp.local with the embedded registry + server, then ask the deployed model
-	$(BIN)/braking pipeline run --local --require-release --rows $(RUN_ROWS) --output-dir $(OUT)/pipeline-root
+	$(BIN)/braking pipeline run --require-release --rows $(RUN_ROWS) --output-dir $(OUT)/pipeline-root
 	@echo "The deployed model, asked about a car 30 m ahead at 50 km/h while we drive 80 km/h on a dry road:"
 	$(BIN)/braking predict --features 294 302 338 324 50 80 0.85
 	@echo "The embedded stack keeps serving; stop it with: $(BIN)/braking stack down"

@@ -10,12 +10,9 @@ from pathlib import Path
 
 import typer
 
+from braking_common.cli_errors import fail
+
 _TRAIN = "BRAKING_TRAIN_"
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
 
 
 def train(
@@ -84,13 +81,13 @@ def train(
     try:
         config = TrainConfig(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as error:
-        _fail(
+        raise fail(
             "; ".join(
                 f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']} "
                 f"(got {e.get('input')!r})"
                 for e in error.errors()
             )
-        )
+        ) from None
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -112,7 +109,7 @@ def train(
         try:
             result = train_model(data, output, config, progress=on_trial)
         except (FileNotFoundError, SchemaError, SearchSpaceError) as error:
-            _fail(str(error))
+            raise fail(str(error)) from None
     m = result.metrics
     typer.echo(
         f"best: {result.best.family} (trial {result.best.trial}); test RMSE {m['rmse']:.4f} "
@@ -149,7 +146,7 @@ def validate(
     try:
         verdict = validate_model(model, data, load_thresholds(thresholds))
     except (FileNotFoundError, SchemaError, ThresholdsError) as error:
-        _fail(str(error))
+        raise fail(str(error)) from None
     table = Table(title=f"Validation gate: {model}")
     for column in ("check", "kind", "value", "limit", "result"):
         table.add_column(column)

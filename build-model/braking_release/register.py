@@ -140,7 +140,7 @@ def connect(config: RegistrationConfig) -> ModelRegistry:
     from model_registry import ModelRegistry
     from mr_openapi.exceptions import UnauthorizedException
 
-    address = f"{config.server_address}:{config.port}"
+    address = config.registry_url
     token = config.resolved_token()
     try:
         with warnings.catch_warnings():

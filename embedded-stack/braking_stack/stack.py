@@ -1,6 +1,6 @@
 """The embedded stack: the model registry and the inference server as background processes.
 
-Everything lives under one state directory (`BRAKING_STACK_DIR`, default ./.braking-stack):
+Everything lives under one state directory (`BRAKING_STACK_DIR`, default ./.braking):
 
     run/<service>.json   pid, command and URL of each running service
     logs/<service>.log   its output

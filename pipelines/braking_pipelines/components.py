@@ -167,8 +167,7 @@ def validate_model(
 def register_model(
     model: Input[Model],
     model_name: str,
-    registry_address: str,
-    registry_port: int,
+    registry_url: str,
     run_id: str,
     registered: Output[Artifact],
 ):
@@ -177,9 +176,7 @@ def register_model(
 
     from braking_release import register
 
-    settings = register.RegistrationConfig(
-        server_address=registry_address, port=registry_port, model_name=model_name
-    )
+    settings = register.RegistrationConfig(registry_url=registry_url, model_name=model_name)
     version = register.register_model(model.path, settings, run_id=run_id)
     registered.metadata.update(dataclasses.asdict(version))
 

@@ -167,15 +167,9 @@ class _ProgressTee(io.TextIOBase):
 
 def registry_arguments() -> dict[str, Any]:
     """Run arguments that point the registration step at the embedded stack's registry."""
-    from urllib.parse import urlsplit
-
     from braking_stack.stack import ensure_stack
 
-    registry = urlsplit(ensure_stack().registry_url)
-    return {
-        "registry_address": f"{registry.scheme}://{registry.hostname}",
-        "registry_port": registry.port,
-    }
+    return {"registry_url": ensure_stack().registry_url}
 
 
 def stack_token_env() -> dict[str, str]:
@@ -185,7 +179,7 @@ def stack_token_env() -> dict[str, str]:
     token = StackConfig().token
     if not token:
         return {}
-    return {"BRAKING_REGISTRY_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
+    return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from serving_fixtures import MODEL_NAME, random_features
+from stack_fixtures import free_port
 from typer.testing import CliRunner
 
 from braking_cli.main import app
@@ -21,16 +22,10 @@ from braking_stack.config import StackConfig
 from braking_stack.stack import StackError, ensure_stack, stack_down, stack_status
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def stack_config(tmp_path) -> StackConfig:
     return StackConfig(
-        dir=tmp_path / "stack", registry_port=_free_port(), serving_port=_free_port(),
+        dir=tmp_path / "stack", registry_port=free_port(), serving_port=free_port(),
         services=("serving",),
     )  # fmt: skip
 
@@ -102,7 +97,7 @@ def test_down_with_nothing_running(stack_config):
 def test_registry_and_server_together(tmp_path):
     pytest.importorskip("braking_registry.server", reason="the registry stage has not landed")
     config = StackConfig(
-        dir=tmp_path / "stack", registry_port=_free_port(), serving_port=_free_port()
+        dir=tmp_path / "stack", registry_port=free_port(), serving_port=free_port()
     )
     try:
         status = ensure_stack(config)

@@ -155,8 +155,7 @@ def test_register_model_notebook_registers_lists_and_reads_back(
     notebook = run_notebook(
         "04-register-model.ipynb",
         {
-            "registry_address": f"http://{embedded_stack.config.host}",
-            "registry_port": embedded_stack.config.registry_port,
+            "registry_url": embedded_stack.registry_url,
             "model_name": "braking-notebook-04",
             "model_dir": str(trained_model_dir),
         },
