@@ -96,9 +96,9 @@ def fit_and_export(
     # Wall time varies from run to run: it stays out of the ONNX bytes so that the same data
     # and seed give the same model file, which the registry then recognises as already known.
     metrics["refit_time_s"] = refit_seconds
-    files = ModelDir(output_dir)
-    export.save(model, files.onnx)
-    joblib.dump(pipeline, files.joblib)
+    model_files = ModelDir(output_dir)
+    export.save(model, model_files.onnx)
+    joblib.dump(pipeline, model_files.joblib)
 
     summary = {
         **metrics,
@@ -112,10 +112,10 @@ def fit_and_export(
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,
     }
-    write_json(files.metrics, summary)
+    write_json(model_files.metrics, summary)
     merged = rank_trials(trials) if trials is not None else None
     if merged is not None:
-        merged.to_csv(files.trials, index=False)
+        merged.to_csv(model_files.trials, index=False)
     report.write_plots(output_dir, test, predicted, merged, best.trial)
     report.write_model_card(output_dir)
     files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())

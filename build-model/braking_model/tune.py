@@ -174,7 +174,7 @@ def quiet_convergence():
 
 def under_braking_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Share of rows needing >= 0.5 braking where the prediction is more than 0.1 short."""
-    from braking_model.validate import accuracy
+    from braking_model.accuracy import accuracy
 
     return accuracy(y_true, y_pred)["under_braking_rate"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,7 +46,7 @@ def register_command(
     """
     from braking_release.register import RegistrationConfig, RegistrationError, register_model
 
-    overrides = {
+    overrides: dict[str, Any] = {
         "registry_url": registry_url,
         "token_file": token_file,
         "custom_ca": custom_ca,

@@ -1,4 +1,4 @@
-"""`braking stack up|status|down`: the embedded stack's commands."""
+"""`braking stack up|status|down` and `braking predict` (by default against the stack's server)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from braking_common.credentials import optional_token
+from braking_data.contract import MODEL_NAME
 
 stack_app = typer.Typer(
     help="The embedded stack: model registry + inference server. Unset options come from "
@@ -101,6 +102,48 @@ def stack_down_command(state_dir: StateDir = None, service: Services = None) -> 
     typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
+def predict(
+    features: Annotated[
+        tuple[float, float, float, float, float, float, float],
+        typer.Option(
+            help="other_bottom other_left other_right other_top other_speed your_speed "
+            "road_friction (pixels, km/h, friction)."
+        ),
+    ],
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Model URL .../v2/models/<name> (local server or InferenceService) "
+            "[default: braking-distance on the embedded stack's server].",
+            envvar="BRAKING_PREDICT_URL",
+        ),
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Brake hard above this brake amount.")] = 0.5,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the bearer token.", envvar="BRAKING_PREDICT_TOKEN_FILE"),
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(help="CA bundle to trust for https.", envvar="BRAKING_PREDICT_CA_BUNDLE"),
+    ] = None,
+) -> None:
+    """Ask the served model how hard to brake for one sensor reading."""
+    from braking_serving.client import InferenceClient, InferenceError
+    from braking_stack.config import StackConfig
+
+    url = url or f"{StackConfig().serving_url}/v2/models/{MODEL_NAME}"
+    try:
+        with InferenceClient(url, token=optional_token(token_file), ca_bundle=ca_bundle) as client:
+            amount = float(client.predict(list(features))[0])
+    except (InferenceError, ValueError, OSError) as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    decision = "brake hard" if amount > threshold else "no hard braking"
+    typer.echo(f"brake amount: {amount:.3f} -> {decision} (threshold {threshold})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the `braking` app."""
     app.add_typer(stack_app, name="stack")
+    app.command()(predict)

@@ -132,7 +132,9 @@ def _service_status(config: StackConfig, service: str) -> ServiceStatus:
 
 def stack_status(config: StackConfig | None = None) -> StackStatus:
     config = config or StackConfig()
-    services = {service: _service_status(config, service) for service in config.services}
+    services: dict[str, ServiceStatus] = {
+        service: _service_status(config, service) for service in config.services
+    }
     return StackStatus(config.state_dir, config.model_repository, services)
 
 
@@ -219,7 +221,7 @@ def _reap(pid: int) -> None:
 def stack_down(config: StackConfig | None = None) -> list[str]:
     """Stop the running services; returns the names of those stopped."""
     config = config or StackConfig()
-    stopped = []
+    stopped: list[str] = []
     for service in config.services:
         pid = _running_pid(config, service)
         if pid is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,7 +38,7 @@ def serve(
     from braking_registry.config import ServerSettings
     from braking_registry.server import create_app
 
-    given = {"host": host, "port": port, "db": db, "token_file": token_file}
+    given: dict[str, Any] = {"host": host, "port": port, "db": db, "token_file": token_file}
     try:
         settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
         token = settings.token()

@@ -62,4 +62,5 @@ class ServerMetrics:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=self._multiprocess_dir)
             return generate_latest(registry)
+        assert self._registry is not None  # set whenever metrics are not multiprocess
         return generate_latest(self._registry)

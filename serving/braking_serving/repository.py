@@ -13,6 +13,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class LoadedModel:
     name: str
     version: str
     path: Path
-    session: object  # onnxruntime.InferenceSession (kept untyped: imported lazily)
+    session: Any  # onnxruntime.InferenceSession (kept untyped: imported lazily)
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
 
@@ -273,7 +274,7 @@ class ModelStore:
             model = self._models.get(name)
             if model is not None:
                 entries.append({"name": name, "version": model.version, "state": "READY"})
-            else:
+            elif root is not None:
                 version = str(model_versions(root / name)[-1])
                 entries.append({"name": name, "version": version, "state": "UNAVAILABLE"})
         return entries
