@@ -27,6 +27,7 @@ def _figure(width: float = 7.0, height: float = 5.0):
 
 
 def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> None:
+    """Scatter of predicted against true brake amounts, written as PNG to `path`."""
     fig = _figure(6.5, 5.5)
     ax = fig.subplots()
     hexes = ax.hexbin(

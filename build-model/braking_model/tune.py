@@ -44,6 +44,8 @@ TRIAL_COLUMNS = (
 
 @dataclass(frozen=True)
 class Candidate:
+    """One point of the search: a model family and its hyperparameters."""
+
     trial: int
     family: str
     params: dict[str, Any]
@@ -59,6 +61,7 @@ class BestTrial:
     mean_cv_rmse: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The candidate as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -70,6 +73,7 @@ def read_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def features_and_label(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The feature matrix (float32, contract order) and the label of `frame`."""
     X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)
     return X, frame[LABEL_COLUMN].to_numpy(dtype=np.float32)
 

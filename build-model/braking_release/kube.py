@@ -156,6 +156,7 @@ class KubeClient:
         )
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._http.close()
 
     def _call(self, method: str, path: str, body: dict | None = None, content_type: str = ""):
@@ -180,9 +181,11 @@ class KubeClient:
             raise
 
     def create(self, collection_path: str, body: dict) -> dict:
+        """POST `body` to the collection at `collection_path`; returns the created object."""
         return self._call("POST", collection_path, body)
 
     def merge_patch(self, path: str, body: dict) -> dict:
+        """Apply a JSON merge patch to the object at `path`; returns the patched object."""
         return self._call("PATCH", path, body, MERGE_PATCH)
 
     def apply(self, collection_path: str, manifest: dict) -> tuple[dict, bool]:

@@ -9,6 +9,6 @@ RUN_ERROR = 1  # the command was valid but the work failed
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> typer.Exit:
-    """Print `Error: message` to stderr and return the exit to raise (`raise fail(...)`)."""
+    """Print `Error: message` to stderr and return the `typer.Exit` for the caller to raise."""
     typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)

@@ -44,6 +44,8 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class ServiceStatus:
+    """One service of the stack: where it listens, its pid, health and log file."""
+
     name: str
     url: str
     pid: int | None
@@ -61,14 +63,17 @@ class StackStatus:
 
     @property
     def healthy(self) -> bool:
+        """True when every selected service answers its health check."""
         return all(service.healthy for service in self.services.values())
 
     @property
     def serving_url(self) -> str:
+        """Base URL of the inference server."""
         return self.services["serving"].url
 
     @property
     def registry_url(self) -> str:
+        """Base URL of the model registry."""
         return self.services["registry"].url
 
 
@@ -131,6 +136,7 @@ def _service_status(config: StackConfig, service: str) -> ServiceStatus:
 
 
 def stack_status(config: StackConfig | None = None) -> StackStatus:
+    """Each selected service's URL, pid and health (nothing is started)."""
     config = config or StackConfig()
     services: dict[str, ServiceStatus] = {
         service: _service_status(config, service) for service in config.services

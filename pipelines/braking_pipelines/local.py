@@ -35,6 +35,7 @@ class TaskOutput:
     artifacts: dict[str, list[dict[str, Any]]]
 
     def artifact(self, name: str) -> dict[str, Any]:
+        """The first output artifact called `name` of any task, as kfp.local recorded it."""
         return self.artifacts[name][0]
 
 
@@ -53,36 +54,43 @@ class LocalRunSummary:
 
     @property
     def gate_passed(self) -> bool | None:
+        """The gate's verdict, or None when the gate did not run."""
         gate = self.task("validate-model")
         return None if gate is None else bool(gate.parameters["Output"])
 
     @property
     def gate_reasons(self) -> list[str]:
+        """Why the gate failed (empty when it passed)."""
         gate = self.task("validate-model")
         return [] if gate is None else list(gate.artifact("verdict")["metadata"].get("reasons", []))
 
     @property
     def model_metrics(self) -> dict[str, Any]:
+        """The trained model's test metrics."""
         trained = self.task("train-model")
         return {} if trained is None else dict(trained.artifact("metrics")["metadata"])
 
     @property
     def model_dir(self) -> str | None:
+        """Folder of the gated model, when the run got that far."""
         trained = self.task("train-model")
         return None if trained is None else trained.artifact("model")["uri"]
 
     @property
     def registered(self) -> dict[str, Any] | None:
+        """Ids of the registered version, when the model was registered."""
         registered = self.task("register-model")
         return None if registered is None else dict(registered.artifact("registered")["metadata"])
 
     @property
     def endpoint_url(self) -> str | None:
+        """URL of the deployed model, when it was deployed."""
         deployed = self.task("deploy-model")
         return None if deployed is None else deployed.parameters["Output"]
 
     @property
     def smoke_prediction(self) -> float | None:
+        """Brake amount the smoke test got from the deployed model."""
         smoke = self.task("smoke-test")
         return None if smoke is None else float(smoke.parameters["Output"])
 

@@ -51,6 +51,7 @@ class TensorSpec:
     dtype: type
 
     def metadata(self) -> dict:
+        """The tensor's name, datatype and shape as the protocol's metadata lists them."""
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
@@ -76,6 +77,7 @@ class LoadedModel:
         }
 
     def run(self, output_names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run the session on `feeds`; returns the named outputs."""
         return self.session.run(output_names, feeds)
 
 
@@ -124,6 +126,7 @@ def model_versions(model_dir: Path) -> list[int]:
 
 
 def latest_version(root: Path, name: str) -> int:
+    """The highest numeric version of model `name` under `root`; ModelLoadError if none."""
     versions = model_versions(root / name)
     if not versions:
         raise ModelLoadError(
@@ -171,12 +174,15 @@ class ModelStore:
         self._synced_state: tuple[int, ...] | None = None
 
     def get(self, name: str) -> LoadedModel | None:
+        """The loaded model called `name`, or None."""
         return self._models.get(name)
 
     def names(self) -> list[str]:
+        """Names of the loaded models, sorted."""
         return sorted(self._models)
 
     def add(self, model: LoadedModel) -> None:
+        """Hold `model` in memory under its name."""
         with self._lock:
             self._models = {**self._models, model.name: model}
 
