@@ -10,6 +10,7 @@ Two objects, each read from flags, env vars or a YAML file:
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from braking_common.defaults import REGISTRY_URL
 from braking_data.contract import MODEL_NAME
 
 # The image built by the root Containerfile; pinned by tag, never `latest`.
-DEFAULT_BASE_IMAGE = "quay.io/braking-distance/braking-distance:0.1.0"
+DEFAULT_BASE_IMAGE = f"quay.io/braking-distance/braking-distance:{version('braking-distance')}"
 
 
 # Keys of an OpenShift AI S3 data connection Secret, mounted under the same env names.
