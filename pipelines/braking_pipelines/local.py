@@ -12,16 +12,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from braking_common.environment import scoped_environ
 from braking_pipelines.config import PipelineConfig
 
 EXECUTOR_OUTPUT = "executor_output.json"
@@ -129,7 +128,9 @@ def run_local(
     pipeline = build_pipeline(config)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_environ(extra_env))  # steps inherit this process's env
+        stack.enter_context(
+            scoped_environ(extra_env, override=False)
+        )  # steps inherit this process's env
         # The project image is not named "python"; locally every step runs in this Python.
         stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings(
@@ -188,17 +189,6 @@ def stack_token_env() -> dict[str, str]:
     if not token:
         return {}
     return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
-
-
-@contextlib.contextmanager
-def _environ(extra: dict[str, str]) -> Iterator[None]:
-    added = {name: value for name, value in extra.items() if name not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:
