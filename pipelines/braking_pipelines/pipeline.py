@@ -212,10 +212,3 @@ def _as_service_call(task: dsl.PipelineTask, config: PipelineConfig) -> None:
     task.set_caching_options(False)
     for name, value in sorted(config.service_env.items()):
         task.set_env_variable(name, value)
-
-
-def __getattr__(name: str) -> Any:
-    # `braking_pipelines.pipeline.braking_pipeline`, built on first use, not at import.
-    if name == "braking_pipeline":
-        return build_pipeline()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
