@@ -97,7 +97,7 @@ def _command(config: StackConfig, service: str) -> list[str]:
     entry_point = [sys.executable, "-m", SERVICE_MODULES[service]]
     if service == "registry":
         config.registry_db.parent.mkdir(parents=True, exist_ok=True)
-        return [*entry_point, "serve", *address, "--db", str(config.registry_db), *auth]
+        return [*entry_point, *address, "--db", str(config.registry_db), *auth]
     config.model_repository.mkdir(parents=True, exist_ok=True)
     repository = ["--model-repository", str(config.model_repository)]
     workers = ["--workers", str(config.serving_workers)]
