@@ -44,6 +44,7 @@ class GraphBuilder:
         self.container = container
 
     def const(self, array: np.ndarray) -> str:
+        """The name of a new initializer holding `array`."""
         from onnx.helper import np_dtype_to_tensor_dtype
 
         array = np.asarray(array)
@@ -54,6 +55,7 @@ class GraphBuilder:
         return name
 
     def op(self, op_type: str, *inputs, output: str | None = None, **attrs) -> str:
+        """Add one `op_type` node; returns its output's name (`output`, or a fresh one)."""
         names = [self.const(i) if isinstance(i, np.ndarray) else i for i in inputs]
         output = output or self.scope.get_unique_variable_name(op_type.lower())
         self.container.add_node(

@@ -66,6 +66,7 @@ class LevelTables:
 
 
 def level_tables(ensembles: Sequence[Ensemble]) -> LevelTables:
+    """The node table of all trees of `ensembles`, in order (see `LevelTables`)."""
     feature: list[int] = []
     threshold: list[float] = []
     left: list[int] = []
@@ -127,6 +128,7 @@ class MatrixTables:
 
 
 def matrix_tables(ensembles: Sequence[Ensemble], n_features: int) -> MatrixTables:
+    """The padded matrices of all trees of `ensembles`, in order (see `MatrixTables`)."""
     trees = [(e, nodes) for e, ensemble in enumerate(ensembles) for nodes in ensemble.trees]
     splits = max(int((~nodes["is_leaf"].astype(bool)).sum()) for _, nodes in trees) or 1
     leaves = max(int(nodes["is_leaf"].sum()) for _, nodes in trees)

@@ -81,9 +81,11 @@ class OpenVINOSession:
         self._local = threading.local()
 
     def get_inputs(self) -> list[TensorInfo]:
+        """The graph's inputs, as onnxruntime's `get_inputs` lists them."""
         return self._inputs
 
     def get_outputs(self) -> list[TensorInfo]:
+        """The graph's outputs, as onnxruntime's `get_outputs` lists them."""
         return self._outputs
 
     def _request(self):
@@ -93,6 +95,8 @@ class OpenVINOSession:
         return request
 
     def run(self, output_names: list[str] | None, feeds: dict[str, np.ndarray]) -> list:
+        """`output_names` (None: all) for `feeds`, like onnxruntime's `run`; batches above
+        `max_rows` run in chunks."""
         names = output_names or [o.name for o in self._outputs]
         rows = len(next(iter(feeds.values()))) if feeds else 0
         if rows <= self.max_rows:
