@@ -18,7 +18,8 @@ way; `ensemble_sums` serves converters that combine several ensembles in one wal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -32,6 +33,20 @@ from braking_model.tree_tables import (
 
 LAYOUTS = ("levels", "matrix")
 DEFAULT_LAYOUT = "levels"
+_layout = DEFAULT_LAYOUT  # what converters use; `using_layout` switches it (benchmarks, tests)
+
+
+@contextlib.contextmanager
+def using_layout(layout: str) -> Iterator[None]:
+    """Convert trees with `layout` inside the block (for measuring the alternatives)."""
+    global _layout
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown tree layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    previous, _layout = _layout, layout
+    try:
+        yield
+    finally:
+        _layout = previous
 
 
 class GraphBuilder:
@@ -74,10 +89,12 @@ def _int64(*values: int) -> np.ndarray:
 
 
 def ensemble_sums(
-    g: GraphBuilder, X: str, ensembles: Sequence[Ensemble], layout: str = DEFAULT_LAYOUT
+    g: GraphBuilder, X: str, ensembles: Sequence[Ensemble], layout: str | None = None
 ) -> str:
     """The name of float32 predictions [N, len(ensembles)] of `ensembles` on the float32
-    features X [N, F] (baseline plus the sum of the trees' leaf values)."""
+    features X [N, F] (baseline plus the sum of the trees' leaf values), in `layout`
+    (default: the current one, see `using_layout`)."""
+    layout = layout or _layout
     if layout == "levels":
         return _levels(g, X, ensembles)
     if layout == "matrix":

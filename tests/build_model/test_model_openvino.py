@@ -16,7 +16,7 @@ from braking_data.contract import FEATURE_COLUMNS, FEATURE_RANGES
 from braking_model import export
 from braking_model.estimator import build_pipeline
 from braking_model.features import FEATURE_NAMES
-from braking_model.tree_graph import LAYOUTS, register_tree_converter
+from braking_model.tree_graph import LAYOUTS, register_tree_converter, using_layout
 from braking_model.tree_tables import floor_float32
 
 TOLERANCE = 1e-5
@@ -75,24 +75,19 @@ def _rows_on_thresholds(model: HistGradientBoostingRegressor, base: np.ndarray) 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_trees_route_rows_on_a_threshold_like_scikit_learn(pipeline, test_rows, layout) -> None:
-    import braking_model.tree_graph as tree_graph
-
     features = pipeline.named_steps["features"].transform(test_rows[:500])
     trees = HistGradientBoostingRegressor(max_iter=30, max_leaf_nodes=15, random_state=0)
     trees.fit(features, pipeline.predict(test_rows[:500]))
     X = _rows_on_thresholds(trees, features)
     register_tree_converter()
-    default = tree_graph.DEFAULT_LAYOUT
-    tree_graph.DEFAULT_LAYOUT = layout
-    try:
+    with using_layout(layout):
         model = convert_sklearn(
             trees,
             initial_types=[("features", FloatTensorType([None, len(FEATURE_NAMES)]))],
             target_opset=export.TARGET_OPSET,
         )
-    finally:
-        tree_graph.DEFAULT_LAYOUT = default
     assert _domains(model) == {""}
+    assert ("MatMul" in {node.op_type for node in model.graph.node}) == (layout == "matrix")
     expected = trees.predict(X)
     onnxruntime = export.session(model).run(None, {"features": X})[0].reshape(-1)
     assert np.max(np.abs(onnxruntime - expected)) <= TOLERANCE
