@@ -9,7 +9,7 @@ Two layouts are built here from `tree_tables` (ADR 12 compares them):
   hummingbird "GEMM" strategy); work and memory per row grow with trees x splits x leaves.
 
 Neither uses `Gather(axis=1)`, which multi-threaded OpenVINO 2025.1-2026.4 got wrong into
-wide outputs: the level walk gathers from the flattened features on axis 0. Both need
+wide outputs: the level walk reads features with `GatherElements(axis=1)`. Both need
 OpenVINO to run in f32 (`INFERENCE_PRECISION_HINT`), not the bf16 it picks on AMX CPUs.
 
 `register_tree_converter()` makes skl2onnx convert every `HistGradientBoostingRegressor` this
@@ -107,20 +107,12 @@ def _levels(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
 
     tables = level_tables(ensembles)
     feature, threshold, left = (g.const(t) for t in (tables.feature, tables.threshold, tables.left))
-    flat = g.op("Reshape", X, _int64(-1))
-    shape = g.op("Shape", X)
-    rows = g.op("Gather", shape, np.array(0, dtype=np.int64))
-    width = g.op("Gather", shape, np.array(1, dtype=np.int64))
-    # where each row's features start in `flat`, [N, 1]
-    row_start = g.op(
-        "Unsqueeze",
-        g.op("Mul", g.op("Range", np.array(0, np.int64), rows, np.array(1, np.int64)), width),
-        _int64(1),
-    )
+    rows = g.op("Slice", g.op("Shape", X), _int64(0), _int64(1))
     # [N, trees]: every row starts at every root
-    node = g.op("Add", g.op("Mul", row_start, _int64(0)), tables.roots.reshape(1, -1))
+    node = g.op("Expand", tables.roots.reshape(1, -1), g.op("Concat", rows, _int64(1), axis=0))
     for _ in range(tables.depth):
-        x = g.op("Gather", flat, g.op("Add", row_start, g.op("Gather", feature, node)))
+        # GatherElements, not Gather(axis=1), whose multi-threaded OpenVINO kernel was wrong
+        x = g.op("GatherElements", X, g.op("Gather", feature, node), axis=1)
         right = g.op("Greater", x, g.op("Gather", threshold, node))
         node = g.op("Add", g.op("Gather", left, node), g.op("Cast", right, to=TensorProto.INT64))
     leaf_values = g.op("Gather", tables.value, node)  # [N, trees, ensembles]
