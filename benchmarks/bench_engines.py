@@ -27,7 +27,7 @@ TARGETS = {
     "single_row_speedup": 20.0,
     "openvino_rows_per_s": 100_000.0,
 }
-CHUNKS = (1_024, 4_096, 16_384)
+CHUNKS = (256, 1_024, 4_096, 16_384)
 THREADS = 2
 
 
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=100_000, help="OpenVINO batch rows")
     parser.add_argument("--single-calls", type=int, default=2_000, help="single-row calls")
     parser.add_argument("--repeats", type=int, default=5, help="timed batches per chunk size")
+    parser.add_argument("--layouts", nargs="+", default=None, help="tree layouts (default: all)")
     args = parser.parse_args()
 
     import joblib
@@ -120,8 +121,9 @@ def main() -> None:
         X = X.to_numpy(np.float32)
         singles = [X[i : i + 1] for i in range(256)]
         sklearn_single = _median_us(pipeline.predict, singles, max(args.single_calls // 10, 50))
-        layouts = {name: bench_layout(pipeline, name, X, Path(folder), args) for name in LAYOUTS}
-    chosen = layouts[DEFAULT_LAYOUT]
+        names = args.layouts or LAYOUTS
+        layouts = {name: bench_layout(pipeline, name, X, Path(folder), args) for name in names}
+    chosen = layouts.get(DEFAULT_LAYOUT) or next(iter(layouts.values()))
     speedup = sklearn_single / chosen["onnxruntime_single_row_median_us"]
     checks = {
         "onnxruntime_single_row_us": chosen["onnxruntime_single_row_median_us"]

@@ -32,8 +32,9 @@ OUTPUT_TENSOR: Final = "brake_amount"
 # otherwise infers in bf16, which moves features across tree thresholds (errors up to 0.085).
 OPENVINO_CONFIG: Final[dict[str, str]] = {"INFERENCE_PRECISION_HINT": "f32"}
 # Rows per OpenVINO call when the caller sets no limit: the tree walk's intermediate tensors
-# grow with rows x trees (about 25 kB a row for 400 trees), so bigger batches run in chunks.
-OPENVINO_MAX_ROWS: Final = 4096
+# grow with rows x trees (about 15 kB a row for 400 trees), so bigger batches run in chunks
+# (1,024 rows were fastest on 2 cores, benchmarks/bench_engines.py).
+OPENVINO_MAX_ROWS: Final = 1024
 
 # Physical range of each feature: the schema check rejects values outside it, and the
 # serving layer documents it. Speeds in km/h, box in pixels, friction dimensionless.
