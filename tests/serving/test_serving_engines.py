@@ -81,4 +81,5 @@ def test_serve_rejects_an_unknown_engine_in_one_line(trained_model_dir) -> None:
     arguments = ["serve", "--model-dir", str(trained_model_dir), "--engine", "tensorrt"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code != 0
-    assert "'tensorrt' is not an engine; expected one of onnxruntime, openvino" in result.output
+    message = " ".join(result.output.replace("│", " ").split())  # rich wraps it in a box
+    assert "'tensorrt' is not an engine; expected one of onnxruntime, openvino" in message
