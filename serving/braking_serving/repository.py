@@ -110,8 +110,11 @@ def load_onnx_model(
     try:
         session = open_session(model_file, engine, max_rows)
     except Exception as error:  # the engines raise their own Fail/InvalidGraph/RuntimeError
+        # OpenVINO's message is a multi-line report whose last line names the cause
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
         raise ModelLoadError(
-            f"model {name!r}: {engine} cannot load {model_file}: {error}"
+            f"model {name!r}: {engine} cannot load {model_file}: {reason}"
         ) from error
     return LoadedModel(
         name=name,

@@ -77,8 +77,8 @@ def test_openvino_refuses_a_graph_with_ai_onnx_ml_operators(tmp_path: Path) -> N
         load_onnx_model(tmp_path, "ml-domain", engine="openvino")
 
 
-def test_serve_rejects_an_unknown_engine_in_one_line(trained_model_dir) -> None:
-    arguments = ["serve", "--model-dir", str(trained_model_dir), "--engine", "tensorrt"]
+def test_serve_rejects_an_unknown_engine_in_one_line(tmp_path: Path) -> None:
+    arguments = ["serve", "--model-dir", str(tmp_path), "--engine", "tensorrt"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code != 0
     message = " ".join(result.output.replace("│", " ").split())  # rich wraps it in a box
