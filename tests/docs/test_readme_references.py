@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from pydantic import BaseModel
 from settings_reference import settings_classes
 from typer.testing import CliRunner
 
@@ -129,7 +131,22 @@ def _known_environment() -> tuple[set[str], set[str]]:
         prefix = str(cls.model_config.get("env_prefix", ""))
         prefixes.add(prefix)
         variables.update(f"{prefix}{field}".upper() for field in cls.model_fields)
+        delimiter = cls.model_config.get("env_nested_delimiter")
+        if delimiter:
+            for field, info in cls.model_fields.items():
+                variables.update(
+                    f"{prefix}{field}{delimiter}{part}".upper() for part in _parts(info.default)
+                )
     return variables, prefixes
+
+
+def _parts(default: object) -> list[str]:
+    """The field names of a nested settings value (a pydantic model or a dataclass)."""
+    if isinstance(default, BaseModel):
+        return list(type(default).model_fields)
+    if dataclasses.is_dataclass(default):
+        return [field.name for field in dataclasses.fields(default)]
+    return []
 
 
 @pytest.mark.parametrize("readme", ["README.md", "notebooks/README.md"])
