@@ -10,9 +10,7 @@ features kfp.local ignores: steps read their settings from this process's env in
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import re
 import sys
 import time
 import warnings
@@ -110,6 +108,7 @@ def run_local(
     """
     from kfp import local
 
+    from braking_pipelines.local_log import progress_on_terminal
     from braking_pipelines.pipeline import build_pipeline
 
     extra_env: dict[str, str] = {}
@@ -141,37 +140,11 @@ def run_local(
         if log_file is not None:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             log = stack.enter_context(log_file.open("w"))
-            stack.enter_context(contextlib.redirect_stdout(_ProgressTee(log, sys.stdout)))
+            stack.enter_context(progress_on_terminal(log, sys.stdout))
         pipeline(**arguments)
     seconds = time.perf_counter() - started
     (run_dir,) = [p for p in set(root.iterdir()) - before if p.name.startswith(f"{config.name}-")]
     return read_run(run_dir, seconds)
-
-
-class _ProgressTee(io.TextIOBase):
-    """Everything to the log; only kfp.local's task start/finish/skip lines to the terminal.
-
-    kfp.local prints its own progress and the steps' output to the same stdout.
-    """
-
-    PROGRESS = re.compile(
-        r"Executing task|finished with status|Skipping conditional|Pipeline .* finished"
-    )
-
-    def __init__(self, log: io.TextIOBase, terminal: Any) -> None:
-        self.log, self.terminal, self.pending = log, terminal, ""
-
-    def write(self, text: str) -> int:
-        self.log.write(text)
-        *lines, self.pending = (self.pending + text).split("\n")
-        for line in lines:
-            if self.PROGRESS.search(line) and not line.startswith(" "):
-                self.terminal.write(line + "\n")
-                self.terminal.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self.log.flush()
 
 
 def registry_arguments() -> dict[str, Any]:
