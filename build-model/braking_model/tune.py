@@ -12,7 +12,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -146,7 +146,7 @@ def tune_shard(
     for candidate in candidates:
         pipeline = build_pipeline(candidate.family, candidate.params, config.seed)
         started = time.perf_counter()
-        with quiet_convergence():
+        with quiet_convergence(), cores(config.n_jobs):
             scores = cross_validate(pipeline, X, y, cv=folds, scoring=scoring, n_jobs=config.n_jobs)
         row = {
             "trial": candidate.trial,
@@ -164,6 +164,24 @@ def tune_shard(
         if progress is not None:
             progress(candidate, {**row, "wall_time_s": time.perf_counter() - started})
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+@contextmanager
+def cores(n_jobs: int) -> Iterator[None]:
+    """Hold the CV fits to `n_jobs` cores in all (-1: all cores, sized by joblib).
+
+    With a positive `n_jobs` each fit, in a worker process or in this one, runs its OpenMP and
+    BLAS pools on one thread: HistGradientBoosting would otherwise start a thread per core in
+    every fit, and several tuning shards on one machine would multiply them.
+    """
+    if n_jobs < 0:
+        yield
+        return
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), parallel_config("loky", inner_max_num_threads=1):
+        yield
 
 
 @contextmanager

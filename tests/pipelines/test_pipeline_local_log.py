@@ -37,3 +37,14 @@ def test_the_terminal_shows_progress_and_the_log_keeps_everything(tmp_path):
 def test_records_of_other_code_stay_in_the_log():
     record = logging.LogRecord("root", logging.WARNING, __file__, 1, "mine", None, None)
     assert not is_progress(record)
+
+
+def test_shards_running_at_once_share_the_cores():
+    import os
+
+    from braking_pipelines.local import shard_cores_env
+
+    available = len(os.sched_getaffinity(0))
+    assert shard_cores_env(1) == {"BRAKING_TRAIN_N_JOBS": str(available)}
+    assert shard_cores_env(2) == {"BRAKING_TRAIN_N_JOBS": str(max(1, available // 2))}
+    assert shard_cores_env(available * 4) == {"BRAKING_TRAIN_N_JOBS": "1"}  # never zero
