@@ -23,6 +23,14 @@ from braking_data.physics import BrakingSystem, Camera
 Range = tuple[float, float]
 
 
+def within_contract(value: Range, feature: str, what: str) -> Range:
+    """`value` when it is an ordered range inside the contract's range of `feature`."""
+    low, high = FEATURE_RANGES[feature]
+    if not low <= value[0] <= value[1] <= high:
+        raise ValueError(f"{what} range {value} must be ordered and within [{low}, {high}]")
+    return value
+
+
 class RoadConditionMix(BaseModel):
     """How often a road condition occurs and the friction coefficient it draws from."""
 
@@ -34,10 +42,7 @@ class RoadConditionMix(BaseModel):
     @field_validator("friction")
     @classmethod
     def _friction_in_contract(cls, value: Range) -> Range:
-        low, high = FEATURE_RANGES["road_friction"]
-        if not low <= value[0] <= value[1] <= high:
-            raise ValueError(f"friction range {value} must be ordered and within [{low}, {high}]")
-        return value
+        return within_contract(value, "road_friction", "friction")
 
 
 class NormalClipped(BaseModel):
@@ -173,10 +178,7 @@ class GenerationConfig(BaseSettings):
     @field_validator("your_speed_kmh")
     @classmethod
     def _speeds_in_contract(cls, value: Range) -> Range:
-        low, high = FEATURE_RANGES["your_speed"]
-        if not low <= value[0] <= value[1] <= high:
-            raise ValueError(f"speed range {value} must be ordered and within [{low}, {high}]")
-        return value
+        return within_contract(value, "your_speed", "speed")
 
     @field_validator("start_time")
     @classmethod
