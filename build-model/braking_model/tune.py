@@ -167,12 +167,13 @@ def tune_shard(
 
 
 @contextmanager
-def cores(n_jobs: int) -> Iterator[None]:
-    """Hold the CV fits to `n_jobs` cores in all (-1: all cores, sized by joblib).
+def cores(n_jobs: int, fits_at_once: int | None = None) -> Iterator[None]:
+    """Hold the fits inside to `n_jobs` cores in all (-1: all cores, sized by joblib).
 
-    With a positive `n_jobs` each fit, in a worker process or in this one, runs its OpenMP and
-    BLAS pools on one thread: HistGradientBoosting would otherwise start a thread per core in
-    every fit, and several tuning shards on one machine would multiply them.
+    `fits_at_once` fits share them (default `n_jobs`: the CV workers, one thread each; 1 for
+    a single refit). HistGradientBoosting would otherwise start an OpenMP thread per core in
+    every fit: several tuning shards on one machine multiply them, and on a busy machine
+    threads that wait for each other at every boosting step cost far more than they bring.
     """
     if n_jobs < 0:
         yield
@@ -180,7 +181,8 @@ def cores(n_jobs: int) -> Iterator[None]:
     from joblib import parallel_config
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1), parallel_config("loky", inner_max_num_threads=1):
+    threads = max(1, n_jobs // (fits_at_once or n_jobs or 1))
+    with threadpool_limits(limits=threads), parallel_config("loky", inner_max_num_threads=threads):
         yield
 
 

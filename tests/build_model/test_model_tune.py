@@ -165,3 +165,14 @@ def test_cores_holds_every_thread_pool_to_one_thread_and_restores_it():
     assert [pool["num_threads"] for pool in threadpool_info()] == before
     with cores(-1):  # all cores: left to joblib and the libraries
         assert [pool["num_threads"] for pool in threadpool_info()] == before
+
+
+def test_a_single_refit_gets_all_the_cores_it_is_given():
+    from threadpoolctl import threadpool_info
+
+    from braking_model.tune import cores
+
+    with cores(2, fits_at_once=1):
+        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
+    with cores(4, fits_at_once=2):
+        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
