@@ -1,0 +1,1 @@
+"""HTTP connection limits shared by both servers (header size and count, read timeouts)."""
