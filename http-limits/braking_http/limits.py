@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 PROTOCOL = "braking_http.limits:LimitedHttpToolsProtocol"
+LINGER_SECONDS = 1.0  # how long a rejected connection's remaining input is read and dropped
 
 
 class HttpLimits(BaseSettings):
@@ -62,6 +63,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
         self._header_count = 0
+        self._discarding = False
 
     # Deadlines ----------------------------------------------------------------------------
     def _arm(self, seconds: float) -> None:
@@ -75,7 +77,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _on_deadline(self) -> None:
         self._deadline = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._discarding:
             return
         if not self._awaiting_headers and self.flow.read_paused:
             # The server stopped reading (backpressure): the client is not the slow one.
@@ -102,7 +104,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             )
             if cycle is not None:
                 cycle.response_started = cycle.response_complete = True
-        self.transport.close()
+        # Lingering close (as nginx does): closing with unread input makes the kernel send a
+        # reset, which can destroy the answer before the client reads it. Half-close, drop
+        # what still arrives for a moment, then close.
+        self._discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     # Protocol and parser callbacks --------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -114,6 +122,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
         if self._awaiting_headers:
             self._header_bytes += len(data)
         self._unset_keepalive_if_required()

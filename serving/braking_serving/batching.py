@@ -18,6 +18,7 @@ keep being answered while they compute.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -127,8 +128,7 @@ def _run_batch(batch: _Batch) -> list[list[np.ndarray]] | BaseException:
             return [run_call(batch.model, batch.output_names, feeds) for feeds in batch.feeds]
         bounds = np.cumsum([0, *batch.sizes])
         return [
-            [result[start:stop] for result in results]
-            for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+            [result[start:stop] for result in results] for start, stop in itertools.pairwise(bounds)
         ]
     except Exception as error:  # handed to every waiting request, which answers 500
         return error

@@ -15,7 +15,7 @@ from collections import deque
 from braking_serving.protocol import ProtocolError
 
 
-class ClientGone(Exception):  # noqa: N818 (an event, not an error of ours)
+class ClientGone(Exception):
     """The client closed the connection before its body was complete; nobody to answer."""
 
 

@@ -6,6 +6,7 @@ and what was expected; the server answers it as `{"error": message}` with its st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -16,7 +17,6 @@ import orjson
 
 from braking_serving.config import ServerConfig
 from braking_serving.repository import LoadedModel, TensorSpec
-
 
 MAX_JSON_DEPTH = 1024  # orjson's limit: deeper bodies are refused with 400
 DEFAULT_MAX_ROWS = ServerConfig.model_fields["max_rows_per_call"].default
@@ -65,10 +65,8 @@ def decode_json(body: bytes) -> object:
 
 
 def _find_non_finite(body: bytes) -> None:
-    try:
+    with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
         json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        pass
 
 
 def _reject_constant(name: str) -> float:
