@@ -197,7 +197,9 @@ def test_bearer_token_is_required_except_for_health(serving_model_dir):
         other_scheme = http.get(f"/v2/models/{MODEL_NAME}", headers={"Authorization": "s3cret"})
         assert other_scheme.status_code == 401
         for scheme in ("bearer", "BEARER", "BeArEr"):  # RFC 7235: the scheme is case-insensitive
-            lower = http.get(f"/v2/models/{MODEL_NAME}", headers={"Authorization": f"{scheme} s3cret"})
+            lower = http.get(
+                f"/v2/models/{MODEL_NAME}", headers={"Authorization": f"{scheme} s3cret"}
+            )
             assert lower.status_code == 200, scheme
         http.headers["Authorization"] = "Bearer s3cret"
         assert http.get(f"/v2/models/{MODEL_NAME}").status_code == 200

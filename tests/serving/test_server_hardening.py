@@ -206,5 +206,3 @@ def test_a_client_that_leaves_mid_body_costs_nothing(tiny_model_dir):
                 sock.sendall(_post_head(10_000) + b'{"inputs": [')
         response = httpx.post(f"{url}{INFER}", content=_infer_body(random_features(2)))
         assert response.status_code == 200
-
-
