@@ -102,14 +102,13 @@ def test_health_answers_while_a_large_request_computes(tiny_model_dir):
     rows = random_features(200_000, seed=3)
     config = _config(tiny_model_dir, max_body_bytes=64 << 20, max_rows_per_call=200_000)
     order: list[str] = []
-    with running_server(config) as url:
-        with _connect(url) as large:
-            large.sendall(_post_head(len(body := _infer_body(rows))) + body)
-            # The server now parses and runs 200k rows (hundreds of ms); ask for health.
-            health = httpx.get(f"{url}/v2/health/ready", timeout=30)
-            order.append(f"health {health.status_code}")
-            large.settimeout(60)
-            order.append(f"large {_status(large.recv(64))}")
+    with running_server(config) as url, _connect(url) as large:
+        large.sendall(_post_head(len(body := _infer_body(rows))) + body)
+        # The server now parses and runs 200k rows (hundreds of ms); ask for health.
+        health = httpx.get(f"{url}/v2/health/ready", timeout=30)
+        order.append(f"health {health.status_code}")
+        large.settimeout(60)
+        order.append(f"large {_status(large.recv(64))}")
     assert order == ["health 200", "large 200"]
 
 
@@ -162,7 +161,8 @@ def test_the_batcher_gathers_concurrent_requests_into_one_call():
     from braking_serving.batching import Batcher
 
     class CountingModel:
-        calls: list[int] = []
+        def __init__(self) -> None:
+            self.calls: list[int] = []
 
         def run(self, output_names, feeds):
             self.calls.append(len(feeds["x"]))
