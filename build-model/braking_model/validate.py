@@ -27,6 +27,12 @@ UNDER_BRAKING_SLACK = 0.1  # ... and the model brakes more than 0.1 less than ne
 
 GATE_FILE = "gate.json"
 METRICS_FILE = "metrics.json"
+JOBLIB_HASH_KEY = "joblib_sha256"  # in metrics.json: the pickle validate may load
+MIN_VALIDATION_ROWS = 40  # fewer held-out rows make the gate's figures noise
+
+
+class UncheckedPickleError(RuntimeError):
+    """model.joblib does not match the hash recorded at export: it is never unpickled."""
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -68,6 +74,32 @@ def measure(
     return metrics, predicted
 
 
+def check_joblib(model_dir: Path) -> None:
+    """Refuse model.joblib unless its sha256 is the one metrics.json recorded at export.
+
+    Unpickling runs code, and whoever can write the artifact store could swap the file;
+    the hash ties it to the training run that wrote metrics.json beside the ONNX graph.
+    """
+    from braking_model.train import sha256_of
+
+    path = model_dir / "model.joblib"
+    try:
+        expected = json.loads((model_dir / METRICS_FILE).read_text()).get(JOBLIB_HASH_KEY)
+    except (OSError, ValueError, AttributeError):
+        expected = None
+    if not expected:
+        raise UncheckedPickleError(
+            f"{path}: {model_dir / METRICS_FILE} records no {JOBLIB_HASH_KEY}, so the pickle "
+            "cannot be checked and is not loaded; re-run `braking train`"
+        )
+    actual = sha256_of(path)
+    if actual != expected:
+        raise UncheckedPickleError(
+            f"{path}: sha256 {actual[:12]}… differs from {JOBLIB_HASH_KEY} {expected[:12]}… "
+            f"in {METRICS_FILE}; refusing to unpickle a file not written by that training run"
+        )
+
+
 def validate_model(
     model_dir: str | os.PathLike[str],
     data_path: str | os.PathLike[str],
@@ -79,7 +111,7 @@ def validate_model(
     import joblib
 
     from braking_model import export, report
-    from braking_model.tune import read_frame
+    from braking_model.tune import TooFewRowsError, read_frame
 
     model_dir = Path(model_dir)
     onnx_path = model_dir / "model.onnx"
@@ -87,9 +119,16 @@ def validate_model(
         raise FileNotFoundError(f"model directory {model_dir} has no model.onnx")
     thresholds = thresholds or GateThresholds()
     frame = read_frame(data_path)
+    if len(frame) < MIN_VALIDATION_ROWS:
+        raise TooFewRowsError(
+            f"data set {data_path} has {len(frame)} rows; the gate needs at least "
+            f"{MIN_VALIDATION_ROWS} held-out rows"
+        )
+    joblib_path = model_dir / "model.joblib"
+    if joblib_path.is_file():
+        check_joblib(model_dir)  # before anything else: a pickle runs code when loaded
     sess = export.session(onnx_path)
     metrics, _ = measure(frame, lambda X: export.onnx_predict(sess, X))
-    joblib_path = model_dir / "model.joblib"
     if joblib_path.is_file():
         pipeline = joblib.load(joblib_path)
         X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)

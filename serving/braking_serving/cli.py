@@ -42,6 +42,7 @@ def serve(
 ) -> None:
     """Serve ONNX models over the Open Inference Protocol (KServe V2 REST)."""
     from braking_serving.config import ServerConfig
+    from braking_serving.repository import ModelLoadError
     from braking_serving.runner import PortInUseError, run_server
 
     names = name or ([MODEL_NAME] if len(model_dir) == 1 else [])
@@ -61,8 +62,9 @@ def serve(
             metrics=metrics,
         )
         run_server(config, on_ready=lambda url: typer.echo(f"serving on {url}", err=True))
-    except (PortInUseError, ValueError) as error:
-        typer.secho(f"error: {error}", fg="red", err=True)
+    except (PortInUseError, ValueError, ModelLoadError) as error:
+        # One line: onnxruntime's own messages can run over several.
+        typer.secho(f"error: {' '.join(str(error).split())}", fg="red", err=True)
         raise typer.Exit(1) from None
 
 
