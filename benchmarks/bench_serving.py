@@ -217,7 +217,7 @@ def main() -> None:
         ),
     ]
     # What the hardening costs or gains, each against "braking (1 worker)": dynamic batching
-    # off (its default is chosen from these cells), and the HTTP layer without braking_http's
+    # off (its default is chosen from these cells), and the HTTP layer without the
     # limits (plain httptools) or with uvicorn's h11 instead.
     for label, flags, variant_cells in (
         ("braking (1 worker, batching off)", {"env": {"BRAKING_SERVING_BATCHING": "false"}}, cells),

@@ -68,7 +68,7 @@ def ensure_venv(peer: str, pinned: list[str]) -> Path:
 
 def our_server(model_dir: Path, name: str, port: int, workers: int = 1, **flags) -> ServerSpec:
     """`braking serve`; flags: token_file, metrics=False, env (settings), http (a protocol
-    other than braking_http's limited httptools: "httptools" or "h11"), label."""
+    other than the limited httptools of braking_common.http_limits: "httptools" or "h11"), label."""
     command = [sys.executable, "-m", "braking_serving", "--model-dir", str(model_dir)]
     command += ["--name", name, "--port", str(port), "--workers", str(workers)]
     if flags.get("http"):

@@ -1,5 +1,5 @@
 """Our inference server under another HTTP protocol implementation, for bench_serving to
-price braking_http's limits: plain httptools (no limits) or h11 (uvicorn's limited parser).
+price braking_common.http_limits: plain httptools (no limits) or h11 (uvicorn's limited parser).
 
     python benchmarks/peers/braking_protocol_variant.py --model-dir DIR --name N --port P
         --http httptools|h11

@@ -47,6 +47,7 @@ class BodyBudget:
         return size
 
     def release(self, size: int) -> None:
+        """Give back `size` bytes and admit the waiting requests that now fit, in order."""
         self.available += size
         while self._waiting and self._waiting[0][0] <= self.available:
             size, granted = self._waiting.popleft()

@@ -1,4 +1,4 @@
-"""Run the inference server under uvicorn (uvloop + httptools with braking_http's limits), in
+"""Run the inference server under uvicorn (uvloop + httptools with braking_common.http_limits), in
 one or several processes."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import socket
 import tempfile
 from collections.abc import Callable
 
+from braking_common.environment import scoped_environ
 from braking_serving.config import ServerConfig
 
 
@@ -38,7 +39,7 @@ def bind_socket(host: str, port: int, hint: str = "--port") -> socket.socket:
 
 
 def _uvicorn_config(app, config: ServerConfig, **extra):
-    from braking_http.limits import limited_config
+    from braking_common.http_limits import limited_config
 
     return limited_config(
         app,
@@ -85,15 +86,17 @@ def run_server(config: ServerConfig, on_ready: Callable[[str], None] | None = No
     descriptor = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
         stream.write(config.model_dump_json())
-    os.environ[CONFIG_FILE_ENV] = config_file
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # The workers are spawned processes: they read their settings from the inherited env,
+    # which is restored afterwards (run_server may be called again in the same process).
+    worker_env = {CONFIG_FILE_ENV: config_file, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     try:
-        uv_config = _uvicorn_config(
-            "braking_serving.server:create_app", config, factory=True, workers=config.workers
-        )
-        if on_ready is not None:
-            on_ready(url)
-        Multiprocess(uv_config, sockets=[sock]).run()
+        with scoped_environ(worker_env):
+            uv_config = _uvicorn_config(
+                "braking_serving.server:create_app", config, factory=True, workers=config.workers
+            )
+            if on_ready is not None:
+                on_ready(url)
+            Multiprocess(uv_config, sockets=[sock]).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         shutil.rmtree(private_dir, ignore_errors=True)

@@ -5,7 +5,7 @@ by orjson straight into numpy. Small requests are parsed and run on the event lo
 microseconds, less than a hand-off to a thread would cost), concurrent ones batched into one
 call (batching.py); large bodies are parsed and run on a one-thread executor, so health
 checks keep answering while they compute. Request bodies in memory are bounded in total
-(bodies.py); header size and read deadlines are enforced below, in braking_http.
+(bodies.py); header size and read deadlines are enforced below, in braking_common.http_limits.
 Endpoints: /v2, /v2/health/{live,ready}, /v2/models/{name}[/versions/{v}][/ready|/infer],
 the model repository extension /v2/repository/{index, models/{name}/load|unload}, /metrics.
 """
@@ -91,6 +91,7 @@ class InferenceServer:
         self._seen_state = self._state_mtime()
 
     async def __call__(self, scope: dict, receive, send) -> None:
+        """Serve one ASGI request."""
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -287,7 +288,7 @@ def _allow(method: str, allowed: str) -> None:
 
 
 def create_app() -> InferenceServer:
-    """uvicorn factory for worker processes: the config comes from the file the launcher
+    """Uvicorn factory for worker processes: the config comes from the file the launcher
     wrote (a path in the environment, never the token itself)."""
     path = os.environ.get(CONFIG_FILE_ENV)
     if not path:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from serving_fixtures import MODEL_NAME, _export_tiny_model, random_features, running_server
 
+from braking_common.http_limits import HttpLimits
 from braking_data.contract import INPUT_TENSOR
-from braking_http.limits import HttpLimits
 from braking_serving.config import ServerConfig
 
 INFER = f"/v2/models/{MODEL_NAME}/infer"

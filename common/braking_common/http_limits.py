@@ -25,7 +25,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-PROTOCOL = "braking_http.limits:LimitedHttpToolsProtocol"
+PROTOCOL = "braking_common.http_limits:LimitedHttpToolsProtocol"
 LINGER_SECONDS = 1.0  # how long a rejected connection's remaining input is read and dropped
 
 
@@ -114,14 +114,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # Protocol and parser callbacks --------------------------------------------------------
     def connection_made(self, transport) -> None:
+        """Start the header deadline: a client that connects must send its request."""
         super().connection_made(transport)
         self._arm(self.limits.header_timeout_seconds)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Drop the pending deadline with the connection."""
         self._disarm()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        """Feed the parser, counting header bytes; answer 400/431 on bad or oversized input."""
         if self._discarding:
             return
         if self._awaiting_headers:
@@ -146,6 +149,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._reject(431, f"request line and headers exceed {limit} bytes")
 
     def on_message_begin(self) -> None:
+        """A new request: count its headers afresh, under the header deadline."""
         super().on_message_begin()
         self._awaiting_headers = True
         self._header_count = 0
@@ -153,12 +157,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._arm(self.limits.header_timeout_seconds)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        """Count header fields; one too many aborts the parse (answered 431)."""
         self._header_count += 1
         if self._header_count > self.limits.max_headers:
             raise _TooManyHeaders
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        """Headers done: a body, if one is announced, must arrive within the body deadline."""
         self._awaiting_headers = False
         self._header_bytes = 0
         super().on_headers_complete()
@@ -168,6 +174,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._disarm()
 
     def on_message_complete(self) -> None:
+        """The whole request is in: no deadline while the application answers."""
         self._disarm()
         super().on_message_complete()
 
