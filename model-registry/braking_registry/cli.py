@@ -14,13 +14,6 @@ registry_app = typer.Typer(
 )
 
 
-@registry_app.callback()
-def _registry() -> None:
-    """The embedded Kubeflow Model Registry (same REST API as OpenShift AI's)."""
-    # A callback keeps `serve` a subcommand: typer runs a lone command without its name,
-    # and the stack starts `python -m braking_registry serve ...`.
-
-
 @registry_app.command("serve")
 def serve(
     host: Annotated[

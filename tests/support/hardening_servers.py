@@ -89,7 +89,7 @@ def inference_target(model_dir: Path, folder: Path, large_rows: int, env=None) -
 @contextlib.contextmanager
 def registry_process(folder: Path, db: Path, port: int, env=None) -> Iterator[tuple[str, int]]:
     """`python -m braking_registry serve` on `db`; yields (url, pid)."""
-    command = [sys.executable, "-m", "braking_registry", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "braking_registry", "--port", str(port)]
     command += ["--db", str(db), "--log-level", "warning"]
     url = f"http://127.0.0.1:{port}"
     with server_process(command, f"{url}/readyz/health", folder / "registry.log", env) as proc:
@@ -191,7 +191,8 @@ def kill9_cycles(folder: Path, cycles: int, writers: int = 8, seconds: float = 2
             ]
             for process in processes:
                 process.start()
-            time.sleep(seconds)
+            _wait_until_writing([acknowledged / f"{cycle}-{i}" for i in range(writers)])
+            time.sleep(seconds)  # all 8 writing at once when the kill lands
             os.killpg(pid, signal.SIGKILL)
             killed += 1
             time.sleep(0.3)
@@ -210,6 +211,14 @@ def kill9_cycles(folder: Path, cycles: int, writers: int = 8, seconds: float = 2
         "missing": len(missing),
         "duplicates": len(stored) - len(set(stored)),
     }
+
+
+def _wait_until_writing(logs: list[Path], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(log.is_file() and log.stat().st_size for log in logs):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the registry writers did not start writing")
+        time.sleep(0.1)
 
 
 def _all_names(url: str) -> list[str]:
