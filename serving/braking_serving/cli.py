@@ -39,6 +39,20 @@ def serve(
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Largest accepted request body.")
     ] = None,
+    max_inflight_body_bytes: Annotated[
+        int | None, typer.Option(help="Request bytes held at once over all connections.")
+    ] = None,
+    max_rows_per_call: Annotated[
+        int | None,
+        typer.Option(help="Most rows per inference call: larger requests get 413; caps batches."),
+    ] = None,
+    batching: Annotated[
+        bool | None,
+        typer.Option("--batching/--no-batching", help="Batch concurrent requests per model."),
+    ] = None,
+    batch_max_wait_ms: Annotated[
+        float | None, typer.Option(help="Longest a batch waits for more requests (0 = none).")
+    ] = None,
     metrics: Annotated[
         bool | None, typer.Option("--metrics/--no-metrics", help="Serve Prometheus /metrics.")
     ] = None,
@@ -62,6 +76,10 @@ def serve(
             "model_repository": model_repository,
             "token": optional_token(token_file),
             "max_body_bytes": max_body_bytes,
+            "max_inflight_body_bytes": max_inflight_body_bytes,
+            "max_rows_per_call": max_rows_per_call,
+            "batching": batching,
+            "batch_max_wait_ms": batch_max_wait_ms,
             "metrics": metrics,
         }
         config = ServerConfig(

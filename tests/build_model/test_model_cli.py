@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from braking_cli.main import app
-from braking_model.train import sha256_of
+from braking_data.storage import file_sha256
 
 runner = CliRunner()
 
@@ -163,7 +163,7 @@ def test_validate_never_unpickles_a_joblib_whose_hash_does_not_match(
 
     model = _copy_model(trained_model_dir, tmp_path)
     metrics = json.loads((model / "metrics.json").read_text())
-    assert metrics["joblib_sha256"] == sha256_of(model / "model.joblib")  # recorded at export
+    assert metrics["joblib_sha256"] == file_sha256(model / "model.joblib")  # recorded at export
     marker = tmp_path / "pickle-ran"
     joblib.dump(_RunsCodeWhenUnpickled(marker), model / "model.joblib")
     data = trained_model_dir.parent / "split" / "test.parquet"
