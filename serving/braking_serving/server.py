@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import time
@@ -22,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
+from braking_common.credentials import bearer_matches
 from braking_data.contract import check_model_name
 from braking_serving import __version__
 from braking_serving.batching import Batcher
@@ -47,13 +47,6 @@ SERVER_NAME = "braking-serving"
 EXTENSIONS = ["model_repository", "metrics"]
 _JSON = [(b"content-type", b"application/json")]
 _OK = orjson.dumps({})
-
-
-def _bearer_token(authorization: bytes) -> bytes | None:
-    """The credentials of an `Authorization: Bearer <token>` header (scheme case-insensitive,
-    RFC 7235), or None for another scheme."""
-    scheme, _, credentials = authorization.strip().partition(b" ")
-    return credentials.strip() if scheme.lower() == b"bearer" else None
 
 
 def _headers(scope: dict) -> tuple[bytes | None, int | None]:
@@ -160,8 +153,7 @@ class InferenceServer:
             return
         if authorization is None:
             raise ProtocolError(401, "missing 'Authorization: Bearer <token>' header")
-        token = _bearer_token(authorization)
-        if token is None or not hmac.compare_digest(token, self._token):
+        if not bearer_matches(authorization, self._token):
             raise ProtocolError(401, "invalid bearer token")
 
     async def _read(self, receive, length: int | None) -> bytes:
