@@ -156,6 +156,10 @@ class InferenceServer:
         if not bearer_matches(authorization, self._token):
             raise ProtocolError(401, "invalid bearer token")
 
+    async def _reserve(self, length: int | None) -> int:
+        """Reserve the body's bytes in the in-flight budget (the limit when undeclared)."""
+        return await self.budget.acquire(self.config.max_body_bytes if length is None else length)
+
     async def _read(self, receive, length: int | None) -> bytes:
         return await read_body(receive, length, self.config.max_body_bytes)
 
@@ -187,7 +191,7 @@ class InferenceServer:
         model = self._model(name, version)
         if rest == ["infer"]:
             _allow(method, "POST")
-            reserved = await self.budget.acquire(length or self.config.max_body_bytes)
+            reserved = await self._reserve(length)
             try:
                 return name, "infer", 200, await self._infer(model, receive, length), _JSON
             finally:
@@ -249,7 +253,7 @@ class InferenceServer:
 
     async def _repository_route(self, method: str, parts: list[str], receive, length):
         _allow(method, "POST")
-        reserved = await self.budget.acquire(length or self.config.max_body_bytes)
+        reserved = await self._reserve(length)
         try:
             await self._read(receive, length)  # options are accepted and ignored
         finally:
