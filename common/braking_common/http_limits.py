@@ -27,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 PROTOCOL = "braking_common.http_limits:LimitedHttpToolsProtocol"
 LINGER_SECONDS = 1.0  # how long a rejected connection's remaining input is read and dropped
+LINGER_MAX_BYTES = 1 << 20  # ... and how much of it: a client streaming on is cut off sooner
 
 
 class HttpLimits(BaseSettings):
@@ -64,6 +65,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._header_count = 0
         self._discarding = False
+        self._discarded = 0
 
     # Deadlines ----------------------------------------------------------------------------
     def _arm(self, seconds: float) -> None:
@@ -126,6 +128,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         """Feed the parser, counting header bytes; answer 400/431 on bad or oversized input."""
         if self._discarding:
+            self._discarded += len(data)
+            if self._discarded > LINGER_MAX_BYTES:
+                self.transport.abort()
             return
         if self._awaiting_headers:
             self._header_bytes += len(data)

@@ -53,10 +53,12 @@ class ProbeSizes:
     idle_connections: int = 500
     large_requests: int = 30
     min_seconds: float = 12.0  # long enough for the header deadline to close idle clients
+    baseline_seconds: float = 5.0  # health latency alone first: the machine's own noise
 
 
 @dataclass
 class ProbeResult:
+    baseline_health_ms: dict[str, float]
     health_ms: dict[str, float]
     health_statuses: dict[int, int]
     large_statuses: dict[int, int]
@@ -194,6 +196,7 @@ def _attackers(target: Target, sizes: ProbeSizes, stop, queue) -> None:
 def run_probes(target: Target, sizes: ProbeSizes) -> ProbeResult:
     """All probes at once against `target`; returns latency, statuses and memory."""
     context = multiprocessing.get_context("spawn")
+    baseline = _baseline_health(context, target, sizes.baseline_seconds)
     stop, queue = context.Event(), context.Queue()
     rss_before = tree_rss_mb(target.pid)
     started = time.monotonic()
@@ -213,14 +216,9 @@ def run_probes(target: Target, sizes: ProbeSizes) -> ProbeResult:
     for process in (attackers, health, large):
         process.join(timeout=30)
     latencies, health_statuses = reports["health"]
-    ms = np.asarray(latencies) * 1e3
     return ProbeResult(
-        health_ms={
-            "count": len(ms),
-            "p50": round(float(np.percentile(ms, 50)), 2),
-            "p99": round(float(np.percentile(ms, 99)), 2),
-            "max": round(float(ms.max()), 2),
-        },
+        baseline_health_ms=baseline,
+        health_ms=_latency_ms(latencies),
         health_statuses=_count(health_statuses),
         large_statuses=_count(reports["large"][0]),
         large_request_seconds={
@@ -237,6 +235,28 @@ def run_probes(target: Target, sizes: ProbeSizes) -> ProbeResult:
         },
         seconds=round(time.monotonic() - started, 1),
     )
+
+
+def _latency_ms(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1e3
+    return {
+        "count": len(ms),
+        "p50": round(float(np.percentile(ms, 50)), 2),
+        "p99": round(float(np.percentile(ms, 99)), 2),
+        "max": round(float(ms.max()), 2),
+    }
+
+
+def _baseline_health(context, target: Target, seconds: float) -> dict[str, float]:
+    """Health latency with no probe running, measured the same way."""
+    stop, queue = context.Event(), context.Queue()
+    checker = context.Process(target=_health_checker, args=(target, stop, queue))
+    checker.start()
+    time.sleep(seconds)
+    stop.set()
+    latencies = queue.get(timeout=120)[1]
+    checker.join(timeout=30)
+    return _latency_ms(latencies)
 
 
 def free_port() -> int:
