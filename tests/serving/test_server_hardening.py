@@ -99,17 +99,45 @@ def test_connections_that_stall_are_answered_408_and_closed(tiny_model_dir):
 
 
 def test_health_answers_while_a_large_request_computes(tiny_model_dir):
-    rows = random_features(200_000, seed=3)
-    config = _config(tiny_model_dir, max_body_bytes=64 << 20, max_rows_per_call=200_000)
+    rows = random_features(100_000, seed=3)
+    config = _config(
+        tiny_model_dir,
+        max_body_bytes=64 << 20,
+        max_rows_per_call=100_000,
+        http=HttpLimits(body_timeout_seconds=600),  # a busy test machine sends slowly
+    )
     order: list[str] = []
     with running_server(config) as url, _connect(url) as large:
-        large.sendall(_post_head(len(body := _infer_body(rows))) + body)
-        # The server now parses and runs 200k rows (hundreds of ms); ask for health.
-        health = httpx.get(f"{url}/v2/health/ready", timeout=30)
+        large.sendall(_post_head(len(body := _infer_body(rows))) + body[:-1])
+        # Once the server holds all but the last byte, complete the body: it then parses
+        # and runs 100k rows (hundreds of ms). Ask for health meanwhile.
+        _wait_until_read(url)
+        large.sendall(body[-1:])
+        health = httpx.get(f"{url}/v2/health/ready", timeout=60)
         order.append(f"health {health.status_code}")
-        large.settimeout(60)
+        large.settimeout(120)
         order.append(f"large {_status(large.recv(64))}")
     assert order == ["health 200", "large 200"]
+
+
+def _wait_until_read(url: str) -> None:
+    """Until no byte to or from the server's port waits in a socket queue: the server has
+    read everything sent so far (Linux: /proc/net/tcp's tx_queue:rx_queue)."""
+    import time
+
+    port = f"{int(url.rsplit(':', 1)[1]):04X}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        queued = [
+            int(fields[4].split(":")[0], 16) + int(fields[4].split(":")[1], 16)
+            for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+            if port in (fields[1].split(":")[1], fields[2].split(":")[1])
+        ]
+        if not any(queued):
+            time.sleep(0.2)
+            return
+        time.sleep(0.05)
+    raise TimeoutError("the server did not read the request body")
 
 
 def test_bodies_in_flight_are_bounded_in_total(tiny_model_dir):
