@@ -7,6 +7,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -100,11 +101,11 @@ def test_connections_that_stall_are_answered_408_and_closed(tiny_model_dir):
 
 
 def test_health_answers_while_a_large_request_computes(tiny_model_dir):
-    rows = random_features(100_000, seed=3)
+    rows = random_features(200_000, seed=3)
     config = _config(
         tiny_model_dir,
         max_body_bytes=64 << 20,
-        max_rows_per_call=100_000,
+        max_rows_per_call=200_000,
         http=HttpLimits(body_timeout_seconds=600),  # a busy test machine sends slowly
     )
     arrivals: list[str] = []  # in the order the answers reach this process
@@ -116,7 +117,7 @@ def test_health_answers_while_a_large_request_computes(tiny_model_dir):
         assert http.get("/v2/health/ready").status_code == 200  # connection open and warm
         large.sendall(_post_head(len(body := _infer_body(rows))) + body[:-1])
         # Once the server holds all but the last byte, complete the body: it then parses
-        # and runs 100k rows (hundreds of ms). Ask for health meanwhile.
+        # and runs 200k rows (hundreds of ms). Ask for health meanwhile, once that has begun.
         _wait_until_read(url)
         large.settimeout(120)
         reader = threading.Thread(
@@ -124,6 +125,7 @@ def test_health_answers_while_a_large_request_computes(tiny_model_dir):
         )
         large.sendall(body[-1:])
         reader.start()
+        time.sleep(0.1)
         health = http.get("/v2/health/ready")
         arrivals.append(f"health {health.status_code}")
         reader.join(timeout=120)
@@ -137,8 +139,6 @@ def _proc_net_tcp() -> list[str]:
 def _wait_until_read(url: str) -> None:
     """Until no byte to or from the server's port waits in a socket queue: the server has
     read everything sent so far (Linux: /proc/net/tcp's tx_queue:rx_queue)."""
-    import time
-
     port = f"{int(url.rsplit(':', 1)[1]):04X}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -150,7 +150,7 @@ def _wait_until_read(url: str) -> None:
         if not any(queued):
             time.sleep(0.2)
             return
-        time.sleep(0.05)
+        time.sleep(0.1)
     raise TimeoutError("the server did not read the request body")
 
 
