@@ -52,7 +52,7 @@ class ProbeSizes:
     slow_header_bytes: int = 60 << 20
     idle_connections: int = 500
     large_requests: int = 30
-    min_seconds: float = 12.0  # long enough for the header deadline to close idle clients
+    min_seconds: float = 20.0  # long enough for the header deadline to close idle clients
     baseline_seconds: float = 5.0  # health latency alone first: the machine's own noise
 
 
