@@ -148,8 +148,10 @@ async def _slow_header(target: Target, total_bytes: int, stop, answers: list) ->
             answer = await asyncio.wait_for(reader.read(12), 30)
             answers.append(answer[9:12].decode() or "closed")
             writer.close()
-        except (OSError, TimeoutError):
-            answers.append("reset")  # the server closed while we were still sending
+        except TimeoutError:
+            answers.append("no answer")  # the server kept reading: no header limit
+        except OSError:
+            answers.append("reset")  # the server cut us off while we were still sending
         await asyncio.sleep(0.05)
 
 
