@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import serving_peers as peers
 from machine_info import machine_info
-from serving_figures import compare, feature_costs
+from serving_figures import batching_effect, compare, feature_costs
 from serving_load import build_request, generate_load
 
 MODEL_NAME = "braking-distance"
@@ -216,6 +216,16 @@ def main() -> None:
             one_row,
         ),
     ]
+    # What the hardening costs or gains, each against "braking (1 worker)": dynamic batching
+    # off (its default is chosen from these cells), and the HTTP layer without the
+    # limits (plain httptools) or with uvicorn's h11 instead.
+    for label, flags, variant_cells in (
+        ("braking (1 worker, batching off)", {"env": {"BRAKING_SERVING_BATCHING": "false"}}, cells),
+        ("braking (1 worker, plain httptools)", {"http": "httptools"}, one_row),
+        ("braking (1 worker, h11)", {"http": "h11"}, one_row),
+    ):
+        spec = peers.our_server(model_dir, MODEL_NAME, free_port(), label=label, **flags)
+        runs.append((spec, variant_cells))
     peer_labels = []
     if not args.no_peers:
         for make in (
@@ -258,12 +268,18 @@ def main() -> None:
         "servers": results,
         "comparison": compare(results, ours, peer_labels),
         "request_path_us": request_path_costs(model_dir, features),
+        "batching": batching_effect(
+            results, "braking (1 worker)", "braking (1 worker, batching off)"
+        ),
         "feature_costs": feature_costs(
             results,
             "braking (1 worker)",
             {
                 "metrics": "braking (1 worker, metrics off)",
                 "auth": "braking (1 worker, bearer auth)",
+                "http_limits": "braking (1 worker, plain httptools)",
+                "h11_instead_of_limited_httptools": "braking (1 worker, h11)",
+                "batching": "braking (1 worker, batching off)",
             },
         ),
     }
@@ -272,7 +288,10 @@ def main() -> None:
     path.write_text(json.dumps(output, indent=2))
     print(
         json.dumps(
-            {key: output[key] for key in ("comparison", "feature_costs", "request_path_us")},
+            {
+                key: output[key]
+                for key in ("comparison", "feature_costs", "batching", "request_path_us")
+            },
             indent=2,
         )
     )

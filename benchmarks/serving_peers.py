@@ -22,6 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 VENVS = ROOT / ".cache" / "bench-venvs"
 KSERVE_SCRIPT = Path(__file__).resolve().parent / "peers" / "kserve_onnx_server.py"
+VARIANT_SCRIPT = Path(__file__).resolve().parent / "peers" / "braking_protocol_variant.py"
 
 PEER_REQUIREMENTS = {
     "mlserver": ["mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22"],
@@ -66,8 +67,13 @@ def ensure_venv(peer: str, pinned: list[str]) -> Path:
 
 
 def our_server(model_dir: Path, name: str, port: int, workers: int = 1, **flags) -> ServerSpec:
+    """`braking serve`; flags: token_file, metrics=False, env (settings), http (a protocol
+    other than the limited httptools of braking_common.http_limits: "httptools" or "h11"), label."""
     command = [sys.executable, "-m", "braking_serving", "--model-dir", str(model_dir)]
     command += ["--name", name, "--port", str(port), "--workers", str(workers)]
+    if flags.get("http"):
+        command = [sys.executable, str(VARIANT_SCRIPT), "--model-dir", str(model_dir)]
+        command += ["--name", name, "--port", str(port), "--http", flags["http"]]
     token = None
     if flags.get("token_file"):
         command += ["--token-file", str(flags["token_file"])]
@@ -75,7 +81,8 @@ def our_server(model_dir: Path, name: str, port: int, workers: int = 1, **flags)
     if flags.get("metrics") is False:
         command.append("--no-metrics")
     label = flags.get("label") or f"braking ({workers} worker{'s' if workers > 1 else ''})"
-    return ServerSpec(label, command, port, f"/v2/models/{name}", token=token)
+    env = flags.get("env", {})
+    return ServerSpec(label, command, port, f"/v2/models/{name}", env=env, token=token)
 
 
 def mlserver(model_dir: Path, name: str, port: int, work_dir: Path, ports: list[int]) -> ServerSpec:

@@ -63,6 +63,7 @@ def train(
     from braking_data.schema import SchemaError
     from braking_model.config import SearchSpaceError, TrainConfig
     from braking_model.train import train_model
+    from braking_model.tune import TooFewRowsError
 
     options: dict[str, Any] = {
         "search_space": search_space,
@@ -104,12 +105,13 @@ def train(
 
         try:
             result = train_model(data, output, config, progress=on_trial)
-        except (FileNotFoundError, SchemaError, SearchSpaceError) as error:
+        except (FileNotFoundError, SchemaError, SearchSpaceError, TooFewRowsError) as error:
             raise fail(str(error)) from None
     m = result.metrics
+    ratio = "n/a" if m["rmse_to_baseline"] is None else f"{m['rmse_to_baseline']:.2f}"
     typer.echo(
         f"best: {result.best.family} (trial {result.best.trial}); test RMSE {m['rmse']:.4f} "
-        f"vs physics baseline {m['baseline_rmse']:.4f} (ratio {m['rmse_to_baseline']:.2f}); "
+        f"vs physics baseline {m['baseline_rmse']:.4f} (ratio {ratio}); "
         f"under-braking {m['under_braking_rate']:.2%}; ONNX parity {m['onnx_parity_max_abs']:.1e}"
     )
     typer.echo(f"wrote {result.model_dir}: {', '.join(result.files)}")
@@ -142,11 +144,18 @@ def validate(
 
     from braking_data.schema import SchemaError
     from braking_model.gate import ThresholdsError, load_thresholds
-    from braking_model.validate import validate_model
+    from braking_model.tune import TooFewRowsError
+    from braking_model.validate import UncheckedPickleError, validate_model
 
     try:
         verdict = validate_model(model, data, load_thresholds(thresholds))
-    except (FileNotFoundError, SchemaError, ThresholdsError) as error:
+    except (
+        FileNotFoundError,
+        SchemaError,
+        ThresholdsError,
+        TooFewRowsError,
+        UncheckedPickleError,
+    ) as error:
         raise fail(str(error)) from None
     table = Table(title=f"Validation gate: {model}")
     for column in ("check", "kind", "value", "limit", "result"):

@@ -6,10 +6,12 @@ MODEL_DIR: model.onnx, model.joblib, metrics.json, trials.csv, model_card.md, pl
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +50,23 @@ class TrainResult:
     files: list[str] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """A fresh sibling folder of `target` to write into; it replaces `target` only when the
+    block succeeds, so a failure leaves no partial MODEL_DIR (and an older one intact)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        yield staging
+        previous = target.with_name(f".{target.name}.previous-{os.getpid()}")
+        if target.exists():
+            target.rename(previous)
+        staging.rename(target)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def fit_and_export(
     train_path: str | os.PathLike[str],
     test_path: str | os.PathLike[str],
@@ -57,16 +76,24 @@ def fit_and_export(
     trials: Sequence[pd.DataFrame] | pd.DataFrame | None = None,
 ) -> TrainResult:
     """Refit `best` on all of `train_path`, export and parity-check the ONNX graph on
-    `test_path`, measure it, and write MODEL_DIR (see module doc)."""
+    `test_path`, measure it, and write MODEL_DIR (see module doc) all at once: nothing of it
+    exists until every file is written."""
+    config = config or TrainConfig()
+    output_dir = Path(output_dir)
+    with staged_directory(output_dir) as staging:
+        result = _fit_and_write(train_path, test_path, best, staging, config, trials)
+    files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
+    return TrainResult(output_dir, best, *result, files=files)
+
+
+def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainConfig, trials):
+    """fit_and_export's work, writing into `output_dir` (the staging folder)."""
     import joblib
 
     from braking_model import export, report
     from braking_model.estimator import build_pipeline
-    from braking_model.validate import measure
+    from braking_model.validate import JOBLIB_HASH_KEY, measure
 
-    config = config or TrainConfig()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     train, test = read_frame(train_path), read_frame(test_path)
     X_train, y_train = features_and_label(train)
     X_test, _ = features_and_label(test)
@@ -110,6 +137,8 @@ def fit_and_export(
         "train_rows": len(train),
         "test_rows": len(test),
         "training_data_sha256": data_sha256,
+        # validate unpickles model.joblib only when it still has this hash
+        JOBLIB_HASH_KEY: file_sha256(model_files.joblib),
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,
     }
@@ -119,8 +148,7 @@ def fit_and_export(
         merged.to_csv(model_files.trials, index=False)
     report.write_plots(output_dir, test, predicted, merged, best.trial)
     report.write_model_card(output_dir)
-    files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
-    return TrainResult(output_dir, best, metrics, data_sha256, len(train), len(test), files)
+    return metrics, data_sha256, len(train), len(test)
 
 
 def train_model(

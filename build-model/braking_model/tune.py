@@ -78,6 +78,15 @@ def features_and_label(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return X, frame[LABEL_COLUMN].to_numpy(dtype=np.float32)
 
 
+# Fewest rows a data set may have for training: the 20% test split then holds the fewest
+# rows the gate accepts (validate.MIN_VALIDATION_ROWS).
+MIN_TRAIN_ROWS = 200
+
+
+class TooFewRowsError(ValueError):
+    """A data set too small to train on or to gate with; the message names the minimum."""
+
+
 def split_by_time(
     data_path: str | os.PathLike[str],
     train_path: str | os.PathLike[str],
@@ -89,8 +98,11 @@ def split_by_time(
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     frame = read_frame(data_path)
-    if len(frame) < 2:
-        raise ValueError(f"data set {data_path} has {len(frame)} rows; need at least 2 to split")
+    if len(frame) < MIN_TRAIN_ROWS:
+        raise TooFewRowsError(
+            f"data set {data_path} has {len(frame)} rows; training needs at least "
+            f"{MIN_TRAIN_ROWS} (a time split, cross-validation folds and a gate)"
+        )
     frame = frame.sort_values(TIMESTAMP_COLUMN, kind="stable").reset_index(drop=True)
     n_test = min(max(1, round(len(frame) * test_fraction)), len(frame) - 1)
     n_train = len(frame) - n_test

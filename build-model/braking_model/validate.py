@@ -23,6 +23,13 @@ from braking_model.model_dir import ModelDir, write_json
 if TYPE_CHECKING:
     import pandas as pd
 
+JOBLIB_HASH_KEY = "joblib_sha256"  # in metrics.json: the pickle validate may load
+MIN_VALIDATION_ROWS = 40  # fewer held-out rows make the gate's figures noise
+
+
+class UncheckedPickleError(RuntimeError):
+    """model.joblib does not match the hash recorded at export: it is never unpickled."""
+
 
 def measure(
     frame: pd.DataFrame, predict: Callable[[np.ndarray], np.ndarray]
@@ -63,6 +70,32 @@ def _openvino_parity(onnx_path: Path, pipeline, X: np.ndarray) -> dict[str, Any]
     return {"openvino_parity_max_abs": export.parity_max_abs(pipeline, predict, X)}
 
 
+def check_joblib(files: ModelDir) -> None:
+    """Refuse model.joblib unless its sha256 is the one metrics.json recorded at export.
+
+    Unpickling runs code, and whoever can write the artifact store could swap the file;
+    the hash ties it to the training run that wrote metrics.json beside the ONNX graph.
+    """
+    from braking_data.storage import file_sha256
+
+    try:
+        expected = (files.read_metrics() or {}).get(JOBLIB_HASH_KEY)
+    except (ValueError, AttributeError):
+        expected = None
+    if not expected:
+        raise UncheckedPickleError(
+            f"{files.joblib}: {files.metrics.name} records no {JOBLIB_HASH_KEY}, so the pickle "
+            "cannot be checked and is not loaded; re-run `braking train`"
+        )
+    actual = file_sha256(files.joblib)
+    if actual != expected:
+        raise UncheckedPickleError(
+            f"{files.joblib}: sha256 {actual[:12]}… differs from {JOBLIB_HASH_KEY} "
+            f"{expected[:12]}… in {files.metrics.name}; refusing to unpickle a file not "
+            "written by that training run"
+        )
+
+
 def validate_model(
     model_dir: str | os.PathLike[str],
     data_path: str | os.PathLike[str],
@@ -76,11 +109,19 @@ def validate_model(
 
     from braking_data.schema import read_dataset
     from braking_model import export, report
+    from braking_model.tune import TooFewRowsError
 
     files = ModelDir(model_dir)
     onnx_path = files.require_onnx()
     thresholds = thresholds or GateThresholds()
     frame = read_dataset(data_path)
+    if len(frame) < MIN_VALIDATION_ROWS:
+        raise TooFewRowsError(
+            f"data set {data_path} has {len(frame)} rows; the gate needs at least "
+            f"{MIN_VALIDATION_ROWS} held-out rows"
+        )
+    if files.joblib.is_file():
+        check_joblib(files)  # before anything else: a pickle runs code when loaded
     sess = export.session(onnx_path)
     metrics, _ = measure(frame, lambda X: export.onnx_predict(sess, X))
     if files.joblib.is_file():

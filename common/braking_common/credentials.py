@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 from typing import Final
@@ -33,3 +34,15 @@ def read_token_file(path: str | os.PathLike[str]) -> str:
 def optional_token(path: str | os.PathLike[str] | None) -> str | None:
     """`read_token_file(path)`, or None when no file is given."""
     return read_token_file(path) if path is not None else None
+
+
+def bearer_matches(authorization: bytes | None, token: bytes) -> bool:
+    """Whether an `Authorization` header value carries `token` under the Bearer scheme.
+
+    The scheme is case-insensitive (RFC 7235: `bearer x` is `Bearer x`); the token is compared
+    in constant time.
+    """
+    if authorization is None:
+        return False
+    scheme, _, credentials = authorization.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), token)

@@ -85,7 +85,10 @@ def _token_file(config: StackConfig) -> Path | None:
     if config.token is None:
         return None
     path = config.state_dir / "token"
+    # touch(mode=...) only applies to a new file: an existing 0644 token stayed readable.
+    # Tighten first, then write, so the token is never in a file others can read.
     path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     path.write_text(config.token)
     return path
 

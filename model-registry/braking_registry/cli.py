@@ -35,6 +35,7 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
+    from braking_common.http_limits import HttpLimits, limited_config
     from braking_registry.config import ServerSettings
     from braking_registry.server import create_app
 
@@ -49,7 +50,12 @@ def serve(
     typer.echo(
         f"model registry on http://{settings.host}:{settings.port} ({auth}, db {settings.db})"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)  # fmt: skip
+    # Header size/count limits and read deadlines (BRAKING_HTTP_*), enforced before auth.
+    limits = HttpLimits()
+    config = limited_config(
+        app, limits, host=settings.host, port=settings.port, log_level=log_level
+    )
+    uvicorn.Server(config).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,6 @@ Every error uses the spec's `Error` shape `{"code", "message"}`.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from braking_common.credentials import bearer_matches
 from braking_registry.service import (
     ARTIFACTS,
     MODEL_VERSIONS,
@@ -217,13 +217,13 @@ class BearerAuth:
 
     def __init__(self, app: Callable[..., Awaitable[None]], token: str) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.token = token.encode()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         """Pass the request on when it carries the token (health checks never need one)."""
         if scope["type"] == "http" and scope["path"] != "/readyz/health":
             headers = dict(scope["headers"])
-            if not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
+            if not bearer_matches(headers.get(b"authorization"), self.token):
                 response = error_response(401, "missing or wrong bearer token in Authorization")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="model-registry"'
                 await response(scope, receive, send)

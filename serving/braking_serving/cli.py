@@ -39,6 +39,20 @@ def serve(
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Largest accepted request body.")
     ] = None,
+    max_inflight_body_bytes: Annotated[
+        int | None, typer.Option(help="Request bytes held at once over all connections.")
+    ] = None,
+    max_rows_per_call: Annotated[
+        int | None,
+        typer.Option(help="Most rows per inference call: larger requests get 413; caps batches."),
+    ] = None,
+    batching: Annotated[
+        bool | None,
+        typer.Option("--batching/--no-batching", help="Batch concurrent requests per model."),
+    ] = None,
+    batch_max_wait_ms: Annotated[
+        float | None, typer.Option(help="Longest a batch waits for more requests (0 = none).")
+    ] = None,
     metrics: Annotated[
         bool | None, typer.Option("--metrics/--no-metrics", help="Serve Prometheus /metrics.")
     ] = None,
@@ -52,6 +66,7 @@ def serve(
     """Serve ONNX models over the Open Inference Protocol (KServe V2 REST)."""
     from braking_serving.config import ServerConfig
     from braking_serving.engines import ENGINES
+    from braking_serving.repository import ModelLoadError
     from braking_serving.runner import PortInUseError, run_server
 
     model_dir = model_dir or []
@@ -73,6 +88,10 @@ def serve(
             "model_repository": model_repository,
             "token": optional_token(token_file),
             "max_body_bytes": max_body_bytes,
+            "max_inflight_body_bytes": max_inflight_body_bytes,
+            "max_rows_per_call": max_rows_per_call,
+            "batching": batching,
+            "batch_max_wait_ms": batch_max_wait_ms,
             "metrics": metrics,
             "engine": engine,
         }
@@ -81,8 +100,9 @@ def serve(
             **{key: value for key, value in given.items() if value is not None},
         )
         run_server(config, on_ready=lambda url: typer.echo(f"serving on {url}", err=True))
-    except (PortInUseError, ValueError) as error:
-        typer.secho(f"error: {error}", fg="red", err=True)
+    except (PortInUseError, ValueError, ModelLoadError) as error:
+        # One line: onnxruntime's own messages can run over several.
+        typer.secho(f"error: {' '.join(str(error).split())}", fg="red", err=True)
         raise typer.Exit(1) from None
 
 

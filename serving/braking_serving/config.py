@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from braking_common.defaults import LOOPBACK_HOST, SERVING_PORT
+from braking_common.http_limits import HttpLimits
 from braking_data.contract import check_model_name
 
 
@@ -36,6 +37,31 @@ class ServerConfig(BaseSettings):
     )
     token: str | None = Field(None, description="bearer token required on every API call")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body")
+    max_inflight_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="request bytes buffered at once over all connections; beyond it the "
+        "server stops reading new bodies until earlier ones are processed",
+    )
+    max_rows_per_call: int = Field(
+        65_536,
+        ge=1,
+        description="most rows one inference call gets: larger requests get 413, "
+        "the batcher stops gathering at it",
+    )
+    batching: bool = Field(
+        True, description="gather concurrent requests for one model into one inference call"
+    )
+    batch_max_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="how long the first request of a batch waits for more (0 = only those "
+        "already received: no added latency)",
+    )
+    http: HttpLimits = Field(
+        default_factory=HttpLimits, description="header size/count limits and read timeouts"
+    )
     metrics: bool = Field(True, description="serve Prometheus metrics at /metrics")
     repository_poll_seconds: float = Field(
         1.0, gt=0, description="how often each worker checks the repository for changes"

@@ -6,23 +6,31 @@ and what was expected; the server answers it as `{"error": message}` with its st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import orjson
 
+from braking_serving.config import ServerConfig
 from braking_serving.repository import LoadedModel, TensorSpec
+
+MAX_JSON_DEPTH = 1024  # orjson's limit: deeper bodies are refused with 400
+DEFAULT_MAX_ROWS = ServerConfig.model_fields["max_rows_per_call"].default
+_NON_FINITE = re.compile(rb"NaN|Infinity")
 
 
 class ProtocolError(Exception):
     """A request the server rejects: HTTP status plus an OIP error message."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, allow: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.allow = allow  # the methods a 405 answer lists in its Allow header
 
 
 @dataclass
@@ -41,19 +49,25 @@ def error_body(message: str) -> bytes:
 
 
 def decode_json(body: bytes) -> object:
-    """Parse a request body; NaN/Infinity literals get their own message (orjson refuses them)."""
+    """Parse a request body; every error message is the server's own, never exception text."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        # Slow path only for bodies orjson rejects: the standard library accepts the
-        # NaN/Infinity literals that Python's json.dumps writes for non-finite floats.
-        try:
-            json.loads(body, parse_constant=_reject_constant)
-        except ProtocolError:
-            raise
-        except (ValueError, UnicodeDecodeError):
-            pass
-        raise ProtocolError(400, f"request body is not valid JSON: {error}") from None
+        where = f"line {error.lineno}, column {error.colno}"
+        if error.msg == "depth limit exceeded":
+            message = f"request body nests deeper than {MAX_JSON_DEPTH} levels (at {where})"
+            raise ProtocolError(400, message) from None
+        if _NON_FINITE.search(body):
+            # Python's json.dumps writes NaN/Infinity literals for non-finite floats; name
+            # them rather than calling the body malformed. orjson stopped at the first error,
+            # so the depth is already known to be below the limit json would overflow at.
+            _find_non_finite(body)
+        raise ProtocolError(400, f"request body is not valid JSON (at {where})") from None
+
+
+def _find_non_finite(body: bytes) -> None:
+    with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
+        json.loads(body, parse_constant=_reject_constant)
 
 
 def _reject_constant(name: str) -> float:
@@ -74,7 +88,18 @@ def _shape_matches(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     )
 
 
-def _as_array(item: dict, spec: TensorSpec, field: str) -> np.ndarray:
+def _holds_bool(data: list) -> bool:
+    stack = [data]
+    while stack:
+        for value in stack.pop():
+            if value is True or value is False:
+                return True
+            if isinstance(value, list):
+                stack.append(value)
+    return False
+
+
+def _as_array(item: dict, spec: TensorSpec, field: str, max_rows: int, body: bytes) -> np.ndarray:
     datatype = item.get("datatype")
     if datatype != spec.datatype:
         raise ProtocolError(
@@ -87,6 +112,12 @@ def _as_array(item: dict, spec: TensorSpec, field: str) -> np.ndarray:
             f"{field}.shape is {list(shape)}, expected {list(spec.shape)} for {spec.name!r} "
             "(-1 = any size)",
         )
+    if shape and shape[0] > max_rows:
+        raise ProtocolError(
+            413,
+            f"{field}.shape asks for {shape[0]} rows; this server takes at most {max_rows} "
+            "rows per request (max_rows_per_call): split the batch",
+        )
     data = item.get("data")
     if not isinstance(data, list):
         raise ProtocolError(
@@ -96,14 +127,31 @@ def _as_array(item: dict, spec: TensorSpec, field: str) -> np.ndarray:
         array = np.asarray(data)
     except ValueError:
         raise ProtocolError(400, f"{field}.data is a ragged nested list") from None
-    if array.dtype.kind not in "fiu" and array.size:
-        kind = "booleans" if array.dtype.kind == "b" else "non-numeric values"
-        raise ProtocolError(400, f"{field}.data holds {kind}, expected {spec.datatype} numbers")
+    # Booleans are numbers to numpy ([true, 0.2] becomes [1.0, 0.2]); the protocol keeps
+    # BOOL and numeric tensors apart. The byte search keeps the element scan off the common path.
+    wants_bool = spec.datatype == "BOOL"
+    if array.size and (array.dtype.kind == "b") != wants_bool:
+        kind = "booleans" if array.dtype.kind == "b" else "numbers"
+        raise ProtocolError(400, f"{field}.data holds {kind}, expected {spec.datatype} values")
+    if not wants_bool and (b"true" in body or b"false" in body) and _holds_bool(data):
+        raise ProtocolError(
+            400, f"{field}.data mixes booleans with numbers, expected {spec.datatype} numbers"
+        )
+    if array.dtype.kind not in "fiub" and array.size:
+        raise ProtocolError(
+            400, f"{field}.data holds non-numeric values, expected {spec.datatype} numbers"
+        )
     expected = math.prod(shape)
     if array.size != expected:
         raise ProtocolError(
             400,
             f"{field}.data has {array.size} values but shape {list(shape)} needs {expected}",
+        )
+    if array.ndim > 1 and array.shape != shape:
+        raise ProtocolError(
+            400,
+            f"{field}.data is nested as {list(array.shape)} but shape is {list(shape)}: "
+            "send it flat (row-major) or nested exactly as the shape",
         )
     with np.errstate(over="ignore"):  # out-of-range values become inf, rejected just below
         array = array.astype(spec.dtype, copy=False).reshape(shape)
@@ -124,8 +172,11 @@ def _parameters(value: object, field: str) -> None:
         raise ProtocolError(400, f"{field} must be a JSON object, got {type(value).__name__}")
 
 
-def parse_infer_request(body: bytes, model: LoadedModel) -> InferRequest:
-    """Validate an inference request body against the model's signature."""
+def parse_infer_request(
+    body: bytes, model: LoadedModel, max_rows: int = DEFAULT_MAX_ROWS
+) -> InferRequest:
+    """Validate an inference request body against the model's signature; a request for
+    more than `max_rows` rows is refused with 413 before its data is converted."""
     request = decode_json(body)
     if not isinstance(request, dict):
         raise ProtocolError(400, "request body must be a JSON object with an 'inputs' list")
@@ -153,7 +204,7 @@ def parse_infer_request(body: bytes, model: LoadedModel) -> InferRequest:
         if name in feeds:
             raise ProtocolError(400, f"{field}.name {name!r} is given twice")
         _parameters(item.get("parameters"), f"{field}.parameters")
-        feeds[name] = _as_array(item, spec, field)
+        feeds[name] = _as_array(item, spec, field, max_rows, body)
     missing = sorted(set(specs) - set(feeds))
     if missing:
         raise ProtocolError(400, f"missing inputs {missing} of model {model.name!r}")

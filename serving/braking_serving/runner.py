@@ -1,8 +1,10 @@
-"""Run the inference server under uvicorn (uvloop + httptools), in one or several processes."""
+"""Run the inference server under uvicorn (uvloop + httptools with braking_common.http_limits), in
+one or several processes."""
 
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import socket
 import tempfile
@@ -37,12 +39,12 @@ def bind_socket(host: str, port: int, hint: str = "--port") -> socket.socket:
 
 
 def _uvicorn_config(app, config: ServerConfig, **extra):
-    import uvicorn
+    from braking_common.http_limits import limited_config
 
-    return uvicorn.Config(
+    return limited_config(
         app,
+        config.http,
         loop="uvloop",
-        http="httptools",
         lifespan="on",
         access_log=False,  # per-request logging would cost more than the inference
         log_level="warning",
@@ -62,7 +64,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[str], None] | None = No
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from braking_serving.server import CONFIG_ENV, InferenceServer
+    from braking_serving.server import CONFIG_FILE_ENV, InferenceServer
 
     sock = bind_socket(config.host, config.port)
     port = sock.getsockname()[1]
@@ -76,9 +78,17 @@ def run_server(config: ServerConfig, on_ready: Callable[[str], None] | None = No
         return
     InferenceServer(config)  # load the models once here: errors show before workers start
     metrics_dir = tempfile.mkdtemp(prefix="braking-serving-metrics-")
+    # The config holds the token: workers get the path of a file only this user can read
+    # (mkdtemp makes the folder 0700, the file is created 0600), not the token in their
+    # environment, which other tools (ps e, /proc/PID/environ, crash reports) may show.
+    private_dir = tempfile.mkdtemp(prefix="braking-serving-config-")
+    config_file = os.path.join(private_dir, "config.json")
+    descriptor = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(config.model_dump_json())
     # The workers are spawned processes: they read their settings from the inherited env,
     # which is restored afterwards (run_server may be called again in the same process).
-    worker_env = {CONFIG_ENV: config.model_dump_json(), "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    worker_env = {CONFIG_FILE_ENV: config_file, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     try:
         with scoped_environ(worker_env):
             uv_config = _uvicorn_config(
@@ -89,3 +99,4 @@ def run_server(config: ServerConfig, on_ready: Callable[[str], None] | None = No
             Multiprocess(uv_config, sockets=[sock]).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        shutil.rmtree(private_dir, ignore_errors=True)

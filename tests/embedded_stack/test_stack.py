@@ -106,3 +106,14 @@ def test_registry_and_server_together(tmp_path):
         assert config.registry_db.exists()
     finally:
         assert sorted(stack_down(config)) == ["registry", "serving"]
+
+
+def test_the_token_file_is_private_even_when_it_existed(tmp_path):
+    config = StackConfig(dir=tmp_path / "stack", token="s3cret")
+    config.state_dir.mkdir(parents=True)
+    (config.state_dir / "token").write_text("old")
+    (config.state_dir / "token").chmod(0o644)
+    command = stack._command(config, "serving")
+    token_file = Path(command[command.index("--token-file") + 1])
+    assert token_file.read_text() == "s3cret"
+    assert token_file.stat().st_mode & 0o777 == 0o600

@@ -159,6 +159,10 @@ def test_development_brings_its_own_registry_database(
     secret_ref = env["MYSQL_PASSWORD"]["valueFrom"]["secretKeyRef"]
     assert secret_ref == {"name": "braking-registry-db", "key": "database-password"}
     assert registry["passwordSecret"] == secret_ref
+    # The server's default authentication (caching_sha2_password on MySQL 8): the deprecated
+    # mysql_native_password plugin is off by default from 8.4 and gone in 9.
+    assert "MYSQL_DEFAULT_AUTHENTICATION_PLUGIN" not in env
+    assert "native_password" not in str(container)
     claim = one(docs, "PersistentVolumeClaim", "braking-registry-mysql")
     assert claim["spec"]["resources"]["requests"]["storage"] == wanted["REGISTRY_DB_SIZE"]
     assert ":latest" not in container["image"] and ":" in container["image"]

@@ -69,6 +69,25 @@ CASES = [
     ("string data", "POST", INFER, _body(data=["a"] * 7), 400, ["non-numeric", "FP32"]),
     ("boolean data", "POST", INFER, _body(data=[True] * 7), 400, ["booleans"]),
     ("ragged data", "POST", INFER, _body(data=[[1.0] * 7, [1.0]]), 400, ["ragged"]),
+    ("booleans among numbers", "POST", INFER, _body(data=[True] + [0.2] * 6), 400, ["booleans"]),
+    (
+        "nested booleans among numbers",
+        "POST",
+        INFER,
+        _body(data=[[0.2] * 6 + [False]]),
+        400,
+        ["booleans", "FP32"],
+    ),
+    (
+        "nesting other than the shape",
+        "POST",
+        INFER,
+        _body(shape=[2, 7], data=[[1.0, 2.0]] * 7),
+        400,
+        ["[7, 2]", "[2, 7]"],
+    ),
+    ("JSON nested 1025 deep", "POST", INFER, b"[" * 1025 + b"]" * 1025, 400, ["1024 levels"]),
+    ("JSON nested 100k deep", "POST", INFER, b"[" * 100_000, 400, ["1024 levels"]),
     ("malformed JSON", "POST", INFER, b'{"inputs": [', 400, ["not valid JSON"]),
     ("body not an object", "POST", INFER, b"[1, 2]", 400, ["JSON object"]),
     ("no inputs", "POST", INFER, b'{"inputs": []}', 400, ["'inputs'"]),
@@ -97,6 +116,7 @@ CASES = [
         ["parameters"],
     ),
     ("GET on infer", "GET", INFER, None, 405, ["GET", "POST"]),
+    ("POST on health", "POST", "/v2/health/ready", b"", 405, ["POST", "GET"]),
     ("unknown path", "GET", "/v3/models", None, 404, ["/v3/models"]),
     (
         "bad repository name",
@@ -134,7 +154,22 @@ def test_bad_request_is_named_and_server_keeps_serving(http, method, path, body,
     message = response.json()["error"]
     for word in words:
         assert word in message, f"{word!r} not in error {message!r}"
+    assert "Error" not in message and "Traceback" not in message  # no exception text
+    if status == 405:
+        assert response.headers["allow"] == words[-1]
     _assert_still_serving(http)
+
+
+def test_a_rejected_request_logs_at_most_one_line(http, caplog):
+    with caplog.at_level("DEBUG"):
+        response = http.post(INFER, content=b"[" * 5000 + b"]" * 5000)
+    assert response.status_code == 400
+    assert "exceeded" not in response.text and "Recursion" not in response.text
+    server_logs = [
+        record for record in caplog.records if not record.name.startswith(("httpx", "httpcore"))
+    ]
+    # today: two tracebacks, about 2 KB
+    assert sum(len(caplog.handler.format(record)) for record in server_logs) < 300
 
 
 def test_body_over_the_limit_is_413(serving_model_dir):
@@ -163,6 +198,13 @@ def test_bearer_token_is_required_except_for_health(serving_model_dir):
         assert missing.headers["www-authenticate"] == "Bearer"
         wrong = http.get(f"/v2/models/{MODEL_NAME}", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
+        other_scheme = http.get(f"/v2/models/{MODEL_NAME}", headers={"Authorization": "s3cret"})
+        assert other_scheme.status_code == 401
+        for scheme in ("bearer", "BEARER", "BeArEr"):  # RFC 7235: the scheme is case-insensitive
+            lower = http.get(
+                f"/v2/models/{MODEL_NAME}", headers={"Authorization": f"{scheme} s3cret"}
+            )
+            assert lower.status_code == 200, scheme
         http.headers["Authorization"] = "Bearer s3cret"
         assert http.get(f"/v2/models/{MODEL_NAME}").status_code == 200
         _assert_still_serving(http)

@@ -137,3 +137,13 @@ def test_predict_defaults_to_the_embedded_stacks_server(server_url):
     )
     assert result.exit_code == 0, result.output
     assert "brake amount:" in result.output
+
+
+@pytest.mark.parametrize("content", [b"", b"\x08\x07\x12\x04trun"], ids=["empty", "truncated"])
+def test_serve_a_broken_model_file_is_one_clear_line(tmp_path, content):
+    (tmp_path / "model.onnx").write_bytes(content)
+    result = CliRunner().invoke(app, ["serve", "--model-dir", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "cannot load" in lines[0] and "model.onnx" in lines[0], lines
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = REPO_ROOT / "docs" / "configuration.md"
 PACKAGES = (
+    "braking_common",
     "braking_data",
     "braking_model",
     "braking_registry",
