@@ -81,9 +81,11 @@ def fit_and_export(
     config = config or TrainConfig()
     output_dir = Path(output_dir)
     with staged_directory(output_dir) as staging:
-        result = _fit_and_write(train_path, test_path, best, staging, config, trials)
+        metrics, data_sha256, train_rows, test_rows = _fit_and_write(
+            train_path, test_path, best, staging, config, trials
+        )
     files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
-    return TrainResult(output_dir, best, *result, files=files)
+    return TrainResult(output_dir, best, metrics, data_sha256, train_rows, test_rows, files=files)
 
 
 def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainConfig, trials):

@@ -45,8 +45,8 @@ class HttpLimits(BaseSettings):
     body_timeout_seconds: float = Field(
         30.0, gt=0, description="time a client has to send the body after the headers (408)"
     )
-    keep_alive_seconds: float = Field(
-        5.0, gt=0, description="an idle keep-alive connection is closed after this long"
+    keep_alive_seconds: int = Field(
+        5, ge=1, description="an idle keep-alive connection is closed after this long"
     )
 
 
@@ -204,5 +204,6 @@ def limited_config(app, limits: HttpLimits, **options):
     config = uvicorn.Config(
         app, http=PROTOCOL, timeout_keep_alive=limits.keep_alive_seconds, **options
     )
-    config.http_limits = limits  # read by each protocol instance; pickled to workers with it
+    # Read by each protocol instance; pickled to the workers with the config.
+    config.http_limits = limits  # type: ignore[attr-defined]
     return config
