@@ -16,6 +16,13 @@ registry_app = typer.Typer(
 )
 
 
+@registry_app.callback()
+def registry_group() -> None:
+    """The embedded Kubeflow Model Registry (same REST API as OpenShift AI's)."""
+    # A callback keeps `serve` a subcommand when this app runs alone (`python -m
+    # braking_registry serve`); without one, Typer would collapse a one-command app.
+
+
 @registry_app.command("serve")
 def serve(
     host: Annotated[
