@@ -91,16 +91,21 @@ def _check_values(comparison: Comparison, column: str) -> None:
         raise _error(comparison, f"booleans only compare with =, != or IN, not {operator}")
 
 
-def _property_condition(comparison: Comparison, custom: bool) -> Condition:
+def _property_condition(comparisons: list[Comparison], custom: bool) -> Condition:
+    """One indexed subquery for comparisons on one property (ANDed: `x >= 1 AND x < 2`)."""
     selects, params = [], []
-    for column in _value_columns(comparison):
-        _check_values(comparison, column)
-        value_condition = _typed_condition(comparison, f"p.{column}", comparison.values)
+    for column in _value_columns(comparisons[0]):
+        tests, values = [], []
+        for comparison in comparisons:
+            _check_values(comparison, column)
+            test = _typed_condition(comparison, f"p.{column}", comparison.values)
+            tests.append(test.sql)
+            values += test.params
         selects.append(
             "SELECT p.resource_id FROM properties p WHERE p.name = ? AND p.custom = ? "
-            f"AND {value_condition.sql}"
+            f"AND {' AND '.join(tests)}"
         )
-        params += [comparison.property, int(custom), *value_condition.params]
+        params += [comparisons[0].property, int(custom), *values]
     return Condition(f"id IN ({' UNION ALL '.join(selects)})", tuple(params))
 
 
@@ -114,12 +119,40 @@ def _typed_condition(comparison: Comparison, column: str, values: tuple[Value, .
     return Condition(f"{column} {operator} ?", values)
 
 
+def _conjuncts(node: Node) -> list[Node]:
+    if isinstance(node, Logical) and node.operator == "AND":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _and_condition(node: Logical, fields: FilterFields) -> Condition:
+    """AND of the conjuncts; comparisons on one property share one subquery (one index
+    range instead of two large ones intersected)."""
+    parts: list[Condition] = []
+    grouped: dict[tuple[str, tuple[str, ...]], list[Comparison]] = {}
+    for conjunct in _conjuncts(node):
+        if isinstance(conjunct, Comparison) and not _is_column(conjunct, fields):
+            grouped.setdefault((conjunct.property, _value_columns(conjunct)), []).append(conjunct)
+        else:
+            parts.append(to_condition(conjunct, fields))
+    for (name, _), comparisons in grouped.items():
+        parts.append(_property_condition(comparisons, custom=name not in fields.well_known))
+    return Condition(
+        f"({' AND '.join(part.sql for part in parts)})", sum((p.params for p in parts), ())
+    )
+
+
+def _is_column(comparison: Comparison, fields: FilterFields) -> bool:
+    return comparison.property in fields.columns and comparison.value_type is None
+
+
 def to_condition(node: Node, fields: FilterFields) -> Condition:
     """The SQL condition selecting the resources `node` matches."""
+    if isinstance(node, Logical) and node.operator == "AND":
+        return _and_condition(node, fields)
     if isinstance(node, Logical):
         left, right = to_condition(node.left, fields), to_condition(node.right, fields)
-        return Condition(f"({left.sql} {node.operator} {right.sql})", left.params + right.params)
-    column = fields.columns.get(node.property)
-    if column is not None and node.value_type is None:
-        return _column_condition(node, *column)
-    return _property_condition(node, custom=node.property not in fields.well_known)
+        return Condition(f"({left.sql} OR {right.sql})", left.params + right.params)
+    if _is_column(node, fields):
+        return _column_condition(node, *fields.columns[node.property])
+    return _property_condition([node], custom=node.property not in fields.well_known)

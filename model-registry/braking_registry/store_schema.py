@@ -31,6 +31,8 @@ CREATE INDEX IF NOT EXISTS resources_by_parent_update
     ON resources (kind, parent_id, update_time, id);
 CREATE INDEX IF NOT EXISTS resources_by_create ON resources (kind, create_time, id);
 CREATE INDEX IF NOT EXISTS resources_by_update ON resources (kind, update_time, id);
+-- kind + rowid: listings in id order walk one kind's rows in order (filters test the rowid).
+CREATE INDEX IF NOT EXISTS resources_by_kind ON resources (kind);
 CREATE TABLE IF NOT EXISTS properties (
     resource_id INTEGER NOT NULL,
     custom INTEGER NOT NULL,
