@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,27 +18,13 @@ def show_command(
         str | None,
         typer.Option(help="Registry URL, e.g. http://127.0.0.1:8080.", envvar=f"{ENV}URL"),
     ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Registry port when the URL has none.", envvar=f"{ENV}PORT")
-    ] = None,
-    token_file: Annotated[
-        Path | None, typer.Option(help="File with the bearer token.", envvar=f"{ENV}TOKEN_FILE")
-    ] = None,
-    custom_ca: Annotated[
-        Path | None,
-        typer.Option(help="PEM CA bundle for the registry's TLS.", envvar=f"{ENV}CUSTOM_CA"),
-    ] = None,
 ) -> None:
     """Print every version: gate verdict, metrics, where it serves (live marked), lineage."""
     from braking_release.register import RegistrationConfig, RegistrationError
     from braking_release.registry_report import format_report, model_report
 
-    overrides = {
-        **_split_url(registry_url, port),
-        "token_file": token_file,
-        "custom_ca": custom_ca,
-        "model_name": model_name,
-    }
+    # Token file, CA and TLS come from the same BRAKING_REGISTRY_* settings as `register`.
+    overrides = {**_split_url(registry_url, None), "model_name": model_name}
     try:
         config = RegistrationConfig(**{k: v for k, v in overrides.items() if v is not None})
         versions = model_report(config)

@@ -88,6 +88,12 @@ def record_deployment(
             service = await _find(
                 api.find_inference_service, name=deployment.name, parent_resource_id=environment.id
             )
+            wanted = {
+                "modelVersionId": registered.model_version_id,
+                "desiredState": InferenceServiceState.DEPLOYED,
+                "runtime": deployment.target,
+                "customProperties": _properties(deployment),
+            }
             if service is None:
                 service = await api.create_environment_inference_service(
                     environment.id,
@@ -95,22 +101,12 @@ def record_deployment(
                         name=deployment.name,
                         registeredModelId=registered.registered_model_id,
                         servingEnvironmentId=environment.id,
-                        modelVersionId=registered.model_version_id,
-                        desiredState=InferenceServiceState.DEPLOYED,
-                        runtime=deployment.target,
-                        customProperties=_properties(deployment),
+                        **wanted,
                     ),
                 )
             else:
-                service = await api.update_inference_service(
-                    service.id,
-                    InferenceServiceUpdate(
-                        modelVersionId=registered.model_version_id,
-                        desiredState=InferenceServiceState.DEPLOYED,
-                        runtime=deployment.target,
-                        customProperties=_properties(deployment),
-                    ),
-                )
+                update = InferenceServiceUpdate(**wanted)
+                service = await api.update_inference_service(service.id, update)
             serve = await api.create_inference_service_serve(
                 service.id,
                 ServeModelCreate(
