@@ -125,8 +125,8 @@ def stored_fields(kind: Kind, type_: str) -> frozenset[str]:
 def _typed(value: Any) -> tuple[str | None, int | None, float | None, bool | None] | None:
     if isinstance(value, bool):
         return None, None, None, value
-    if isinstance(value, int):
-        return None, value, None, None
+    if isinstance(value, int):  # the schemas bound stored integers to int64
+        return (None, value, None, None) if abs(value) < 2**63 else None
     if isinstance(value, float):
         return None, None, value, None
     if isinstance(value, str):  # int64 fields travel as strings; make them range-searchable

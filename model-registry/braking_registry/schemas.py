@@ -38,6 +38,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 TEXT: Schema = {"type": "string"}
+INT64: Schema = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
 # Resource ids travel as decimal strings; upstream caps them at 9 digits.
 RESOURCE_ID: Schema = {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"}
 
@@ -140,7 +141,7 @@ ARTIFACT_TYPES: dict[str, tuple[str, dict[str, Schema]]] = {
     ),
     "metric": (
         "Metric",
-        {"value": {"type": "number"}, "timestamp": TEXT, "step": {"type": "integer"}},
+        {"value": {"type": "number"}, "timestamp": TEXT, "step": INT64},
     ),
     "parameter": ("Parameter", {"value": TEXT, "parameterType": _enum("ParameterType")}),
 }

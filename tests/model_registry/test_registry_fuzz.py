@@ -57,7 +57,7 @@ positive_schema = schemathesis.openapi.from_path(_spec_path())
 positive_schema.config.generation.update(modes=[GenerationMode.POSITIVE])
 positive_schema = positive_schema.include(**_POSITIVE_ONLY)
 FUZZ_SETTINGS = settings(
-    max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 
 
