@@ -1,4 +1,4 @@
-"""The `filterQuery` language of the Model Registry API, parsed into a small tree.
+r"""The `filterQuery` language of the Model Registry API, parsed into a small tree.
 
 Grammar (as upstream's `internal/db/filter` accepts it; keywords are case-insensitive):
 
@@ -12,7 +12,7 @@ Grammar (as upstream's `internal/db/filter` accepts it; keywords are case-insens
                   | "double_value" | "bool_value")]
     value      := 'string' | "string" | integer | float | true | false
 
-Strings take backslash escapes (`\\'`, `\\"`, `\\\\`). Every error names the 1-based position
+Strings take backslash escapes (`\'`, `\"`, `\\`). Every error names the 1-based position
 in the query where parsing stopped, so a client can point at it.
 """
 

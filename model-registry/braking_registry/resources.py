@@ -47,6 +47,7 @@ class Kind:
 
     @property
     def artifact(self) -> bool:
+        """Whether this kind is the artifact kind (typed by `artifactType`)."""
         return self.kind == "artifact"
 
     def schema(self, type_: str) -> str:

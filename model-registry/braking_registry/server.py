@@ -87,6 +87,7 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        """Pass the request on when it carries the token (health checks never need one)."""
         if scope["type"] == "http" and scope["path"] != "/readyz/health":
             headers = dict(scope["headers"])
             if not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
@@ -105,7 +106,6 @@ def create_app(
     When `token` is set, every API request must carry `Authorization: Bearer <token>`.
     A write waits up to `busy_timeout_ms` for other writers, then answers 503.
     """
-
     store = RegistryStore(db_path, busy_timeout_ms=busy_timeout_ms, indexer=index_properties)
     service = RegistryService(store)
 

@@ -66,6 +66,7 @@ class RegistryService:
             raise NotFound(f"no {kind.label} with id {resource_id}") from None
 
     def get(self, kind: Kind, resource_id: int) -> dict[str, Any]:
+        """The resource of `kind` with `resource_id` as the API returns it."""
         return to_api(kind, self.get_row(kind, resource_id))
 
     def _check_references(self, kind: Kind, body: Mapping[str, Any], model_id: Any) -> None:
