@@ -142,7 +142,9 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
 def bench_registrations(port: int, count: int, root: Path) -> dict[str, dict[str, float]]:
     from braking_release.register import RegistrationConfig, connect, register_model
 
-    config = RegistrationConfig(port=port, model_name="bench-registrations")
+    config = RegistrationConfig(
+        registry_url=f"http://127.0.0.1:{port}", model_name="bench-registrations"
+    )
     client = connect(config)
     start = time.perf_counter()
     for n in range(count):
@@ -214,7 +216,7 @@ def bench_reads(port: int, model_id: int, version_ids: list[int], requests: int)
         results[f"http_filter_{name}"] = latency(
             lambda params=params: http.get("/model_versions", params=params), requests
         )
-    client = connect(RegistrationConfig(port=port))
+    client = connect(RegistrationConfig(registry_url=f"http://127.0.0.1:{port}"))
     client_requests = max(requests // 4, 20)
     results["client_get_model_version"] = latency(
         lambda: client.get_model_version(MODEL, str(rng.randint(1, len(version_ids)))),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -30,10 +29,7 @@ def test_a_local_run_records_experiment_run_dataset_card_and_inference_service(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
 
-    registry = urlsplit(embedded_stack.registry_url)
-    config = RegistrationConfig(
-        server_address=f"{registry.scheme}://{registry.hostname}", port=registry.port
-    )
+    config = RegistrationConfig(registry_url=embedded_stack.registry_url)
     (version,) = model_report(config)
     assert version.gate_passed is True and version.live
     assert version.pipeline_run_id and version.dataset_sha256 and version.experiment_run_id

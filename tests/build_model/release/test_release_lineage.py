@@ -33,7 +33,7 @@ def trained_dir(model_dir_factory):
 
 
 def _config(registry) -> RegistrationConfig:
-    return RegistrationConfig(port=registry.port, model_name="braking-distance")
+    return RegistrationConfig(registry_url=registry.url, model_name="braking-distance")
 
 
 def test_training_is_recorded_as_an_experiment_run_with_dataset_and_card(registry, trained_dir):
