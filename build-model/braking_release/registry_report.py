@@ -15,7 +15,7 @@ from typing import Any
 from braking_release.config import RegistrationConfig
 from braking_release.register import RegistrationError, connect
 
-__all__ = ["Serving", "VersionReport", "format_report", "model_report"]
+__all__ = ["Serving", "VersionReport", "format_report", "live_version", "model_report"]
 
 METRIC_PREFIX = "metric."
 SHOWN_METRICS = ("rmse", "mae", "r2", "under_braking_rate")
@@ -117,6 +117,16 @@ def model_report(config: RegistrationConfig, model_name: str | None = None) -> l
             )
         )
     return reports
+
+
+def live_version(config: RegistrationConfig, environment: str = "local") -> VersionReport | None:
+    """The version an InferenceService in `environment` wants deployed (the champion)."""
+    for version in reversed(model_report(config)):
+        if any(
+            s.environment == environment and s.desired_state == "DEPLOYED" for s in version.serving
+        ):
+            return version
+    return None
 
 
 def _verdict(passed: bool | None) -> str:

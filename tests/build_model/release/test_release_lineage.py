@@ -10,7 +10,7 @@ from braking_release.config import RegistrationConfig
 from braking_release.deploy import Deployment
 from braking_release.lineage import TRIAL_METRIC, record_training
 from braking_release.register import register_model
-from braking_release.registry_report import format_report, model_report
+from braking_release.registry_report import format_report, live_version, model_report
 from braking_release.serving_records import record_deployment, record_undeployment
 
 TRIAL_RMSE = [0.31, 0.22, 0.27]
@@ -92,6 +92,8 @@ def test_deployment_replacement_and_undeployment_are_recorded_and_shown(
         first.model_version_id,
         second.model_version_id,
     ]
+    assert live_version(config).name == second.version_name
+    assert live_version(config, environment="team") is None
     text = format_report("braking-distance", list(versions.values()))
     assert f"version {second.version_name} (id {second.model_version_id}, LIVE) * LIVE" in text
     assert "serves: local/braking-distance (DEPLOYED) http://127.0.0.1:9" in text
