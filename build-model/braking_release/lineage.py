@@ -40,6 +40,9 @@ MODEL_CARD = "model_card.md"
 METRICS_FILE = "metrics.json"
 TRIALS_FILE = "trials.csv"
 TRIAL_METRIC = "trial_cv_rmse"
+# metrics.json keys recorded as run parameters, and numbers there that are not metrics.
+RUN_PARAMETERS = ("model_family", "seed", "best_trial")
+NOT_METRICS = frozenset({*RUN_PARAMETERS, "train_rows", "test_rows"})
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,26 @@ async def _upsert_run_artifacts(
     return stored
 
 
+def _run_artifacts(summary: Mapping[str, Any], dataset_uri: str | None) -> list[dict[str, Any]]:
+    """The run's DataSet, Parameters (hyperparameters, family, seed) and Metrics."""
+    sha256 = summary.get("training_data_sha256") or summary.get("dataset_sha256") or ""
+    dataset = {
+        "artifactType": "dataset-artifact",
+        "name": "training-data",
+        "uri": dataset_uri or f"urn:sha256:{sha256}",
+        "digest": f"sha256:{sha256}",
+        "customProperties": {"rows": _value(int(summary.get("train_rows", 0)))},
+    }
+    parameters = dict(summary.get("hyperparameters") or summary.get("params") or {})
+    parameters |= {key: summary[key] for key in RUN_PARAMETERS if key in summary}
+    metrics = {k: v for k, v in _scalar_metrics(summary).items() if k not in NOT_METRICS}
+    return [
+        dataset,
+        *(_parameter(name, value) for name, value in sorted(parameters.items())),
+        *(_metric(name, value) for name, value in sorted(metrics.items())),
+    ]
+
+
 async def _record_run(
     rest: _Rest,
     model_dir: Path,
@@ -182,21 +205,7 @@ async def _record_run(
     run = await rest.find(
         "/experiment_run", name=run_id, parentResourceId=experiment["id"]
     ) or await rest.call("POST", "/experiment_runs", run_body)
-    sha256 = summary.get("training_data_sha256") or summary.get("dataset_sha256") or ""
-    dataset = {
-        "artifactType": "dataset-artifact",
-        "name": "training-data",
-        "uri": dataset_uri or f"urn:sha256:{sha256}",
-        "digest": f"sha256:{sha256}",
-        "customProperties": {"rows": _value(int(summary.get("train_rows", 0)))},
-    }
-    hyperparameters = summary.get("hyperparameters") or summary.get("params") or {}
-    artifacts = [
-        dataset,
-        *(_parameter(name, value) for name, value in sorted(hyperparameters.items())),
-        _parameter("model_family", summary.get("model_family", "")),
-        *(_metric(name, value) for name, value in sorted(_scalar_metrics(summary).items())),
-    ]
+    artifacts = _run_artifacts(summary, dataset_uri)
     stored = await _upsert_run_artifacts(rest, run["id"], artifacts)
     history = await rest.call(
         "GET", f"/experiment_runs/{run['id']}/metric_history", name=TRIAL_METRIC, pageSize="1000"
