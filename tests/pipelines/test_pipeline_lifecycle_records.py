@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.slow
 def test_a_local_run_records_experiment_run_dataset_card_and_inference_service(
-    tmp_path, tiny_search, embedded_stack, open_gate
+    tmp_path, tiny_search, stack_env, open_gate
 ):
     from typer.testing import CliRunner
 
@@ -29,13 +29,14 @@ def test_a_local_run_records_experiment_run_dataset_card_and_inference_service(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
 
-    config = RegistrationConfig(registry_url=embedded_stack.registry_url)
-    (version,) = model_report(config)
+    config = RegistrationConfig(registry_url=stack_env.registry_url)
+    *_, version = model_report(config)  # the stack is shared: this run's is the newest
     assert version.gate_passed is True and version.live
+    assert [v.live for v in model_report(config)].count(True) == 1  # one live version
     assert version.pipeline_run_id and version.dataset_sha256 and version.experiment_run_id
     assert [(s.environment, s.desired_state) for s in version.serving] == [("local", "DEPLOYED")]
 
-    base = f"{embedded_stack.registry_url}/api/model_registry/v1alpha3"
+    base = f"{stack_env.registry_url}/api/model_registry/v1alpha3"
     with httpx.Client(base_url=base) as http:
         run = http.get(f"/experiment_runs/{version.experiment_run_id}").json()
         artifacts = http.get(f"/experiment_runs/{run['id']}/artifacts").json()["items"]
@@ -60,6 +61,6 @@ def test_a_local_run_records_experiment_run_dataset_card_and_inference_service(
     assert [s["desiredState"] for s in services] == ["DEPLOYED"]
 
     shown = CliRunner().invoke(
-        app, ["registry", "show", f"--registry-url={embedded_stack.registry_url}"]
+        app, ["registry", "show", f"--registry-url={stack_env.registry_url}"]
     )
     assert shown.exit_code == 0 and "* LIVE" in shown.output, shown.output
