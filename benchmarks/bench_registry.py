@@ -4,7 +4,7 @@ latency at 10k versions.
     python benchmarks/bench_registry.py --output-dir benchmarks/results [--versions 10000]
         [--registrations 40] [--requests 400]
 
-The server runs as its own process (`braking registry serve`) on a free loopback port, so the
+The server runs as its own process (`python -m braking_registry`) on a free loopback port, so the
 client's work and the server's do not share one interpreter. Latencies are measured twice:
 over plain keep-alive HTTP (what the server costs) and through the official `model-registry`
 client (what a user sees; it opens a new session per call). Filtered listings (`filterQuery`
