@@ -140,42 +140,57 @@ def _shape_calculator(operator) -> None:
     operator.outputs[0].type = FloatTensorType([operator.inputs[0].get_first_dimension(), 1])
 
 
+def _predictions(g, X: str, model: NoPhantomBraking) -> tuple[str, str | None]:
+    """Names of the regressor's and the spread model's predictions [N, 1] (spread None
+    without a safety margin). Boosted trees share one walk (`tree_graph`); the MLP family's
+    scaler is written as Sub/Div (`export.converter_options`)."""
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+    from skl2onnx.algebra.onnx_ops import OnnxIdentity
+
+    from braking_model.tree_graph import ensemble_sums
+    from braking_model.tree_tables import hist_gradient_boosting_ensemble
+
+    models = [m for m in (model.regressor_, model.spread_) if m is not None]
+    trees = [m for m in models if isinstance(m, HistGradientBoostingRegressor)]
+    if trees:
+        sums = ensemble_sums(g, X, [hist_gradient_boosting_ensemble(m) for m in trees])
+
+    def prediction(estimator) -> str:
+        for at, tree_model in enumerate(trees):
+            if tree_model is estimator:
+                return g.op(
+                    "Slice", sums, *(np.array([v], dtype=np.int64) for v in (at, at + 1, 1))
+                )
+        name = g.scope.get_unique_variable_name("prediction")
+        opv = g.container.target_opset
+        sub = OnnxSubEstimator(estimator, X, op_version=opv)
+        OnnxIdentity(sub, op_version=opv, output_names=[name]).add_to(g.scope, g.container)
+        return g.op("Reshape", name, np.array([-1, 1], dtype=np.int64))
+
+    spread = prediction(model.spread_) if model.spread_ is not None else None
+    return prediction(model.regressor_), spread
+
+
 def _converter(scope, operator, container) -> None:
     from onnx import TensorProto
-    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
-    from skl2onnx.algebra.onnx_ops import (
-        OnnxAdd,
-        OnnxCast,
-        OnnxClip,
-        OnnxGather,
-        OnnxGreater,
-        OnnxMax,
-        OnnxMul,
-        OnnxReshape,
-    )
 
-    opv = container.target_opset
+    from braking_model.tree_graph import GraphBuilder
+
+    g = GraphBuilder(scope, container)
     model: NoPhantomBraking = operator.raw_operator
-    X = operator.inputs[0]
-    raw = OnnxSubEstimator(model.regressor_, X, op_version=opv)
-    raw = OnnxReshape(raw, np.array([-1, 1], dtype=np.int64), op_version=opv)
-    if model.spread_ is not None:
-        spread = OnnxSubEstimator(model.spread_, X, op_version=opv)
-        spread = OnnxReshape(spread, np.array([-1, 1], dtype=np.int64), op_version=opv)
-        spread = OnnxMax(spread, np.array([0.0], dtype=np.float32), op_version=opv)
+    X = operator.inputs[0].full_name
+    raw, spread = _predictions(g, X, model)
+    if spread is not None:
+        spread = g.op("Max", spread, np.array([0.0], dtype=np.float32))
         margin = np.array([model.safety_margin], dtype=np.float32)
-        raw = OnnxAdd(raw, OnnxMul(spread, margin, op_version=opv), op_version=opv)
-    brake = OnnxClip(
-        raw, np.array(0.0, dtype=np.float32), np.array(1.0, dtype=np.float32), op_version=opv
+        raw = g.op("Add", raw, g.op("Mul", spread, margin))
+    brake = g.op("Clip", raw, np.array(0.0, dtype=np.float32), np.array(1.0, dtype=np.float32))
+    index = model.closing_index
+    closing = g.op("Slice", X, *(np.array([v], dtype=np.int64) for v in (index, index + 1, 1)))
+    closing_in = g.op(
+        "Cast", g.op("Greater", closing, np.array([0.0], dtype=np.float32)), to=TensorProto.FLOAT
     )
-    closing = OnnxGather(X, np.array([model.closing_index], dtype=np.int64), axis=1, op_version=opv)
-    closing_in = OnnxCast(
-        OnnxGreater(closing, np.array([0.0], dtype=np.float32), op_version=opv),
-        to=TensorProto.FLOAT,
-        op_version=opv,
-    )
-    result = OnnxMul(brake, closing_in, op_version=opv, output_names=operator.outputs[:1])
-    result.add_to(scope, container)
+    g.op("Mul", brake, closing_in, output=operator.outputs[0].full_name)
 
 
 def register_onnx_converters() -> None:
@@ -183,8 +198,10 @@ def register_onnx_converters() -> None:
     from skl2onnx import update_registered_converter
 
     from braking_model.features import register_onnx_converter
+    from braking_model.tree_graph import register_tree_converter
 
     register_onnx_converter()
+    register_tree_converter()
     update_registered_converter(
         NoPhantomBraking, "BrakingModelNoPhantomBraking", _shape_calculator, _converter
     )

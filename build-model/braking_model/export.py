@@ -2,7 +2,9 @@
 
 The served graph takes the raw contract features (`sensor_features`, FP32 [N, 7]) and returns
 `brake_amount` (FP32 [N, 1], in [0, 1]); feature engineering and the no-phantom-braking
-constraint are inside it (custom converters in `features` and `estimator`).
+constraint are inside it (custom converters in `features` and `estimator`). It holds only
+default-domain ONNX operators (trees via `tree_graph`), so OpenVINO and OVMS load it as well
+as onnxruntime; `openvino_model` compiles it the way OVMS must run it (f32).
 """
 
 from __future__ import annotations
@@ -14,14 +16,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.contract import (
+    FEATURE_COLUMNS,
+    INPUT_TENSOR,
+    OPENVINO_CONFIG,
+    OPENVINO_MAX_ROWS,
+    OUTPUT_TENSOR,
+)
 
 if TYPE_CHECKING:
     import onnx
     import onnxruntime
     from sklearn.pipeline import Pipeline
 
-TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+TARGET_OPSET = 17  # the default domain only: OpenVINO has no ai.onnx.ml operators
+
+
+def converter_options() -> dict:
+    """skl2onnx options: StandardScaler as Sub/Div instead of `ai.onnx.ml.Scaler` (they reach
+    scalers nested in the MLP family's pipeline only when given to `convert_sklearn`)."""
+    from sklearn.preprocessing import StandardScaler
+
+    return {StandardScaler: {"div": "div"}}
+
+
 PARITY_TOLERANCE = 1e-3
 
 
@@ -44,6 +62,7 @@ def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.
         initial_types=[(INPUT_TENSOR, FloatTensorType([None, len(FEATURE_COLUMNS)]))],
         final_types=[(OUTPUT_TENSOR, FloatTensorType([None, 1]))],
         target_opset=TARGET_OPSET,
+        options=converter_options(),
     )
     model.producer_name = "braking-distance"
     model.doc_string = (
@@ -92,12 +111,35 @@ def onnx_predict(sess: onnxruntime.InferenceSession, X: np.ndarray) -> np.ndarra
     return sess.run([OUTPUT_TENSOR], {INPUT_TENSOR: X})[0].reshape(-1)
 
 
-def parity_max_abs(pipeline: Pipeline, sess, X: np.ndarray) -> float:
-    """Largest |ONNX - scikit-learn| prediction on X."""
+def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
+    """model.onnx compiled by OpenVINO for the CPU, in f32 as OVMS is configured to run it."""
+    import openvino
+
+    config = dict(OPENVINO_CONFIG)
+    if threads is not None:
+        config["INFERENCE_NUM_THREADS"] = str(threads)
+    return openvino.Core().compile_model(str(path), "CPU", config)
+
+
+def openvino_predict(compiled, X: np.ndarray, max_rows: int = OPENVINO_MAX_ROWS) -> np.ndarray:
+    """Brake amounts [N] from raw features [N, 7] on a compiled model, `max_rows` at a time."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    request = compiled.create_infer_request()
+    parts = [
+        request.infer({INPUT_TENSOR: X[start : start + max_rows]})[OUTPUT_TENSOR].reshape(-1)
+        for start in range(0, len(X), max_rows)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def parity_max_abs(pipeline: Pipeline, predict, X: np.ndarray) -> float:
+    """Largest |graph - scikit-learn| prediction on X; `predict` is an onnxruntime session or
+    a function of X (e.g. an OpenVINO model via `openvino_predict`)."""
     if len(X) == 0:
         return 0.0
     expected = np.asarray(pipeline.predict(X), dtype=np.float64).reshape(-1)
-    return float(np.max(np.abs(onnx_predict(sess, X) - expected)))
+    predicted = predict(X) if callable(predict) else onnx_predict(predict, X)
+    return float(np.max(np.abs(predicted - expected)))
 
 
 def check_parity(

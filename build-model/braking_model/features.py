@@ -7,7 +7,9 @@ distance, the gap left after reaction, and the closed-form braking fraction itse
 
 Every feature is computed in float32 with exactly the operations the ONNX graph uses, so the
 scikit-learn pipeline and the served graph see bit-identical features and tree thresholds
-split both the same way. Each feature also declares its monotonic direction with respect to
+split both the same way. Every division is written as a multiplication by a reciprocal
+(`a * (1 / b)`), because that is how OpenVINO computes `a / b`: written so, onnxruntime,
+OpenVINO and numpy round alike. Each feature also declares its monotonic direction with respect to
 the braking demand; gradient boosting uses it as `monotonic_cst` (see `MONOTONIC_CST`).
 """
 
@@ -48,6 +50,11 @@ CLOSING_SPEED_INDEX: int = FEATURE_NAMES.index("closing_speed_m_s")
 
 _EPS = np.float32(1e-3)
 _F32 = np.float32
+_ONE = _F32(1.0)
+
+
+def _reciprocal(x: np.ndarray) -> np.ndarray:
+    return _ONE / x
 
 
 class BrakingFeatures(TransformerMixin, BaseEstimator):
@@ -109,17 +116,17 @@ class BrakingFeatures(TransformerMixin, BaseEstimator):
         bottom, left, right = X[:, 0], X[:, 1], X[:, 2]
         other_kmh, your_kmh, friction = X[:, 4], X[:, 5], X[:, 6]
         width_px = np.maximum(right - left, _EPS)
-        distance_width = c["width_scale"] / width_px
+        distance_width = c["width_scale"] * _reciprocal(width_px)
         drop_px = np.maximum(c["horizon"] - bottom, _EPS)
-        distance_bottom = c["bottom_scale"] / drop_px
+        distance_bottom = c["bottom_scale"] * _reciprocal(drop_px)
         # Both cues carry about the same pixel noise per unit of 1/distance, so their mean in
         # inverse-distance space is a better estimate than either.
-        distance_fused = c["two"] / (
+        distance_fused = c["two"] * _reciprocal(
             width_px * c["inv_width_scale"] + drop_px * c["inv_bottom_scale"]
         )
         closing = (your_kmh - other_kmh) * c["kmh_to_m_s"]
         closing_pos = np.maximum(closing, _F32(0.0))
-        stopping = closing_pos * closing_pos / (c["two_g"] * np.maximum(friction, _EPS))
+        stopping = closing_pos * closing_pos * _reciprocal(c["two_g"] * np.maximum(friction, _EPS))
         reaction_travel = closing_pos * c["reaction"] + c["margin"]
         gap_width = distance_width - reaction_travel
         gap_bottom = distance_bottom - reaction_travel
@@ -146,7 +153,7 @@ class BrakingFeatures(TransformerMixin, BaseEstimator):
 
 def _brake_fraction(stopping: np.ndarray, gap: np.ndarray, closing: np.ndarray) -> np.ndarray:
     """physics.required_brake_fraction in float32: stopping / gap, 1 once the gap is gone."""
-    ratio = np.minimum(stopping / np.maximum(gap, _EPS), _F32(1.0))
+    ratio = np.minimum(stopping * _reciprocal(np.maximum(gap, _EPS)), _ONE)
     fraction = np.where(gap > _F32(0.0), ratio, _F32(1.0))
     return np.where(closing > _F32(0.0), fraction, _F32(0.0)).astype(np.float32)
 
@@ -166,12 +173,12 @@ def _converter(scope, operator, container) -> None:
     from skl2onnx.algebra.onnx_ops import (
         OnnxAdd,
         OnnxConcat,
-        OnnxDiv,
-        OnnxGather,
         OnnxGreater,
         OnnxMax,
         OnnxMin,
         OnnxMul,
+        OnnxReciprocal,
+        OnnxSlice,
         OnnxSub,
         OnnxWhere,
     )
@@ -182,12 +189,16 @@ def _converter(scope, operator, container) -> None:
     eps, zero, one = (np.array([v], dtype=np.float32) for v in (_EPS, 0.0, 1.0))
     X = operator.inputs[0]
 
-    def column(index: int):
-        return OnnxGather(X, np.array([index], dtype=np.int64), axis=1, op_version=opv)
+    def column(index: int):  # a Slice, not Gather(axis=1): see tree_graph
+        start, end, axis = (np.array([v], dtype=np.int64) for v in (index, index + 1, 1))
+        return OnnxSlice(X, start, end, axis, op_version=opv)
+
+    def reciprocal(x):  # not Div(1, x): onnxruntime folds Mul(a, Div(1, b)) into Div(a, b)
+        return OnnxReciprocal(x, op_version=opv)
 
     def fraction(stopping, gap, closing):
         ratio = OnnxMin(
-            OnnxDiv(stopping, OnnxMax(gap, eps, op_version=opv), op_version=opv),
+            OnnxMul(stopping, reciprocal(OnnxMax(gap, eps, op_version=opv)), op_version=opv),
             one,
             op_version=opv,
         )
@@ -197,20 +208,20 @@ def _converter(scope, operator, container) -> None:
     bottom, left, right = column(0), column(1), column(2)
     other_kmh, your_kmh, friction = column(4), column(5), column(6)
     width_px = OnnxMax(OnnxSub(right, left, op_version=opv), eps, op_version=opv)
-    distance_width = OnnxDiv(c["width_scale"], width_px, op_version=opv)
+    distance_width = OnnxMul(c["width_scale"], reciprocal(width_px), op_version=opv)
     drop = OnnxMax(OnnxSub(c["horizon"], bottom, op_version=opv), eps, op_version=opv)
-    distance_bottom = OnnxDiv(c["bottom_scale"], drop, op_version=opv)
+    distance_bottom = OnnxMul(c["bottom_scale"], reciprocal(drop), op_version=opv)
     inverse_sum = OnnxAdd(
         OnnxMul(width_px, c["inv_width_scale"], op_version=opv),
         OnnxMul(drop, c["inv_bottom_scale"], op_version=opv),
         op_version=opv,
     )
-    distance_fused = OnnxDiv(c["two"], inverse_sum, op_version=opv)
+    distance_fused = OnnxMul(c["two"], reciprocal(inverse_sum), op_version=opv)
     closing = OnnxMul(OnnxSub(your_kmh, other_kmh, op_version=opv), c["kmh_to_m_s"], op_version=opv)
     closing_pos = OnnxMax(closing, zero, op_version=opv)
-    stopping = OnnxDiv(
+    stopping = OnnxMul(
         OnnxMul(closing_pos, closing_pos, op_version=opv),
-        OnnxMul(c["two_g"], OnnxMax(friction, eps, op_version=opv), op_version=opv),
+        reciprocal(OnnxMul(c["two_g"], OnnxMax(friction, eps, op_version=opv), op_version=opv)),
         op_version=opv,
     )
     reaction_travel = OnnxAdd(

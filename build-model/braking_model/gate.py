@@ -47,6 +47,9 @@ class GateThresholds(BaseSettings):
     )
     min_stationary_brake: float = Field(description="brake for a stopped car close ahead")
     max_onnx_parity: float = Field(description="max |ONNX - scikit-learn| prediction")
+    max_openvino_parity: float = Field(
+        description="max |OpenVINO (as OVMS runs it) - scikit-learn| prediction"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -107,6 +110,7 @@ CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
     ("monotonic_in_friction", "friction_violation", "<=", "max_monotonic_violation", "physics"),
     ("stationary_obstacle", "stationary_brake_min", ">=", "min_stationary_brake", "physics"),
     ("onnx_parity", "onnx_parity_max_abs", "<=", "max_onnx_parity", "export"),
+    ("openvino_parity", "openvino_parity_max_abs", "<=", "max_openvino_parity", "export"),
 )
 _COMPARE = {"<=": operator.le, ">=": operator.ge}
 

@@ -202,6 +202,7 @@ def write_model_card(model_dir: Path) -> Path:
         "friction_violation",
         "stationary_brake_min",
         "onnx_parity_max_abs",
+        "openvino_parity_max_abs",
     )
     lines += [f"| {k} | {_fmt(metrics[k])} |" for k in keys if k in metrics]
     by_condition = metrics.get("rmse_by_condition") or {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,14 +47,31 @@ def measure(
     return metrics, predicted
 
 
+def _openvino_parity(onnx_path: Path, pipeline, X: np.ndarray) -> dict[str, Any]:
+    """`openvino_parity_max_abs`: the graph on OpenVINO, as OVMS runs it, against scikit-learn;
+    when OpenVINO cannot load the graph, `openvino_error` says why (and the check fails)."""
+    from braking_model import export
+
+    try:
+        compiled = export.openvino_model(onnx_path)
+    except Exception as error:  # OpenVINO raises plain RuntimeErrors for unsupported graphs
+        return {"openvino_error": f"OpenVINO cannot load {onnx_path.name}: {error}"}
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return export.openvino_predict(compiled, rows)
+
+    return {"openvino_parity_max_abs": export.parity_max_abs(pipeline, predict, X)}
+
+
 def validate_model(
     model_dir: str | os.PathLike[str],
     data_path: str | os.PathLike[str],
     thresholds: GateThresholds | None = None,
 ) -> GateVerdict:
-    """Score MODEL_DIR/model.onnx on `data_path` and the probes, check ONNX parity against
-    MODEL_DIR/model.joblib, apply the gate; writes MODEL_DIR/gate.json and refreshes the
-    model card. Never raises on a failing model: the verdict says why."""
+    """Score MODEL_DIR/model.onnx on `data_path` and the probes, check its parity on
+    onnxruntime and on OpenVINO against MODEL_DIR/model.joblib, apply the gate; writes
+    MODEL_DIR/gate.json and refreshes the model card. Never raises on a failing model: the
+    verdict says why."""
     import joblib
 
     from braking_data.schema import read_dataset
@@ -69,6 +87,7 @@ def validate_model(
         pipeline = joblib.load(files.joblib)
         X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)
         metrics["onnx_parity_max_abs"] = export.parity_max_abs(pipeline, sess, X)
+        metrics.update(_openvino_parity(onnx_path, pipeline, X))
     verdict = evaluate_gate(metrics, thresholds)
     record = {
         "passed": verdict.passed,

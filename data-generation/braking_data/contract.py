@@ -27,6 +27,15 @@ MODEL_NAME: Final = "braking-distance"
 INPUT_TENSOR: Final = "sensor_features"
 OUTPUT_TENSOR: Final = "brake_amount"
 
+# OpenVINO properties every engine that runs the graph must use (OVMS's `--plugin_config`,
+# `braking serve --engine openvino`, the gate). On CPUs with bf16 (AVX512-BF16, AMX) OpenVINO
+# otherwise infers in bf16, which moves features across tree thresholds (errors up to 0.085).
+OPENVINO_CONFIG: Final[dict[str, str]] = {"INFERENCE_PRECISION_HINT": "f32"}
+# Rows per OpenVINO call when the caller sets no limit: the tree walk's intermediate tensors
+# grow with rows x trees (about 15 kB a row for 400 trees), so bigger batches run in chunks
+# (1,024 rows were fastest on 2 cores, benchmarks/bench_engines.py).
+OPENVINO_MAX_ROWS: Final = 1024
+
 # Physical range of each feature: the schema check rejects values outside it, and the
 # serving layer documents it. Speeds in km/h, box in pixels, friction dimensionless.
 FEATURE_RANGES: Final[dict[str, tuple[float, float]]] = {

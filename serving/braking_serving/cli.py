@@ -42,9 +42,16 @@ def serve(
     metrics: Annotated[
         bool | None, typer.Option("--metrics/--no-metrics", help="Serve Prometheus /metrics.")
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="What runs the models: onnxruntime (default), or openvino (f32, as OVMS does)."
+        ),
+    ] = None,
 ) -> None:
     """Serve ONNX models over the Open Inference Protocol (KServe V2 REST)."""
     from braking_serving.config import ServerConfig
+    from braking_serving.engines import ENGINES
     from braking_serving.runner import PortInUseError, run_server
 
     model_dir = model_dir or []
@@ -53,6 +60,11 @@ def serve(
         raise typer.BadParameter("give one --name per --model-dir", param_hint="--name")
     if not model_dir and model_repository is None:
         raise typer.BadParameter("give --model-dir or --model-repository")
+    if engine is not None and engine not in ENGINES:
+        raise typer.BadParameter(
+            f"{engine!r} is not an engine; expected one of {', '.join(ENGINES)}",
+            param_hint="--engine",
+        )
     try:
         given: dict[str, Any] = {
             "host": host,
@@ -62,6 +74,7 @@ def serve(
             "token": optional_token(token_file),
             "max_body_bytes": max_body_bytes,
             "metrics": metrics,
+            "engine": engine,
         }
         config = ServerConfig(
             models=dict(zip(names, model_dir, strict=True)),

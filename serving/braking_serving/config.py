@@ -7,6 +7,7 @@ environment variables with the class's prefix, then from the defaults here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,10 @@ class ServerConfig(BaseSettings):
     )
     model_repository: Path | None = Field(
         None, description="OVMS-style repository <dir>/<name>/<version>/model.onnx to serve"
+    )
+    engine: Literal["onnxruntime", "openvino"] = Field(
+        "onnxruntime",
+        description="what runs the graphs: onnxruntime, or OpenVINO in f32 as OVMS runs it",
     )
     token: str | None = Field(None, description="bearer token required on every API call")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body")

@@ -18,10 +18,14 @@ from typing import Any
 import numpy as np
 
 from braking_model.model_dir import ONNX_FILE
+from braking_serving.engines import DEFAULT_ENGINE, open_session
 
 # Names of the models loaded through the repository API. Every server process (one per
 # worker) follows this file, so a load request answered by one worker reaches them all.
 STATE_FILE = ".loaded-models.json"
+
+# What the model metadata reports as `platform`, per engine (OVMS says "OpenVINO").
+_PLATFORMS = {"onnxruntime": "onnxruntime_onnx", "openvino": "OpenVINO"}
 
 # ONNX tensor element types -> Open Inference Protocol datatypes and numpy dtypes.
 _ONNX_TO_OIP = {
@@ -57,21 +61,23 @@ class TensorSpec:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """An onnxruntime session with the tensor signature the server validates requests against."""
+    """An engine session (`engines`) with the tensor signature the server validates requests
+    against."""
 
     name: str
     version: str
     path: Path
-    session: Any  # onnxruntime.InferenceSession (kept untyped: imported lazily)
+    session: Any  # onnxruntime.InferenceSession or engines.OpenVINOSession
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    engine: str = DEFAULT_ENGINE
 
     def metadata(self) -> dict:
         """The OIP model metadata response."""
         return {
             "name": self.name,
             "versions": [self.version],
-            "platform": "onnxruntime_onnx",
+            "platform": _PLATFORMS[self.engine],
             "inputs": [spec.metadata() for spec in self.inputs],
             "outputs": [spec.metadata() for spec in self.outputs],
         }
@@ -89,25 +95,27 @@ def _tensor_spec(node) -> TensorSpec:
     return TensorSpec(node.name, datatype, shape, dtype)
 
 
-def load_onnx_model(path: Path, name: str, version: str = "1") -> LoadedModel:
-    """Open `path` (a model.onnx file, or a folder holding one) with onnxruntime."""
-    import onnxruntime
-
+def load_onnx_model(
+    path: Path,
+    name: str,
+    version: str = "1",
+    engine: str = DEFAULT_ENGINE,
+    max_rows: int | None = None,
+) -> LoadedModel:
+    """Open `path` (a model.onnx file, or a folder holding one) with `engine` ("onnxruntime"
+    or "openvino"); `max_rows` caps the rows of one engine call (see `engines.open_session`)."""
     model_file = path / ONNX_FILE if path.is_dir() else path
     if not model_file.is_file():
         raise ModelLoadError(f"model {name!r} version {version}: no {ONNX_FILE} at {model_file}")
-    options = onnxruntime.SessionOptions()
-    # Requests are small and each server worker is its own process: one thread per session
-    # avoids thread hand-offs that cost more than the inference itself (~20 us a row).
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
     try:
-        session = onnxruntime.InferenceSession(
-            str(model_file), options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph types
-        raise ModelLoadError(f"model {name!r}: cannot load {model_file}: {error}") from error
+        session = open_session(model_file, engine, max_rows)
+    except Exception as error:  # the engines raise their own Fail/InvalidGraph/RuntimeError
+        # OpenVINO's message is a multi-line report whose last line names the cause
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
+        raise ModelLoadError(
+            f"model {name!r}: {engine} cannot load {model_file}: {reason}"
+        ) from error
     return LoadedModel(
         name=name,
         version=version,
@@ -115,6 +123,7 @@ def load_onnx_model(path: Path, name: str, version: str = "1") -> LoadedModel:
         session=session,
         inputs=tuple(_tensor_spec(node) for node in session.get_inputs()),
         outputs=tuple(_tensor_spec(node) for node in session.get_outputs()),
+        engine=engine,
     )
 
 
@@ -166,8 +175,15 @@ class ModelStore:
     drops the ones no longer listed.
     """
 
-    def __init__(self, repository: Path | None = None) -> None:
+    def __init__(
+        self,
+        repository: Path | None = None,
+        engine: str = DEFAULT_ENGINE,
+        max_rows: int | None = None,
+    ) -> None:
         self.repository = repository
+        self.engine = engine
+        self.max_rows = max_rows
         self._models: dict[str, LoadedModel] = {}
         self._from_repository: set[str] = set()
         self._lock = threading.Lock()  # serialises loads, never taken on the request path
@@ -197,7 +213,9 @@ class ModelStore:
         current = self._models.get(name)
         if current is not None and current.version == str(version):
             return current
-        model = load_onnx_model(root / name / str(version), name, str(version))
+        model = load_onnx_model(
+            root / name / str(version), name, str(version), self.engine, self.max_rows
+        )
         self._models = {**self._models, name: model}
         self._from_repository.add(name)
         return model

@@ -49,9 +49,9 @@ class InferenceServer:
 
     def __init__(self, config: ServerConfig, store: ModelStore | None = None) -> None:
         self.config = config
-        self.store = store or ModelStore(config.model_repository)
+        self.store = store or ModelStore(config.model_repository, config.engine)
         for name, path in config.models.items():
-            self.store.add(load_onnx_model(path, name))
+            self.store.add(load_onnx_model(path, name, engine=config.engine))
         self.metrics = ServerMetrics() if config.metrics else None
         self._auth = f"Bearer {config.token}".encode() if config.token else None
         self._poller: asyncio.Task | None = None

@@ -24,6 +24,7 @@ PASSING = {
     "friction_violation": 0.0,
     "stationary_brake_min": 1.0,
     "onnx_parity_max_abs": 1e-6,
+    "openvino_parity_max_abs": 1e-6,
 }
 
 # (failing check, metric change)
@@ -39,6 +40,7 @@ FAILURES = [
     ("monotonic_in_friction", {"friction_violation": 0.05}),
     ("stationary_obstacle", {"stationary_brake_min": 0.5}),
     ("onnx_parity", {"onnx_parity_max_abs": 0.01}),
+    ("openvino_parity", {"openvino_parity_max_abs": 1e-4}),
 ]
 
 

@@ -133,8 +133,13 @@ def test_validate_model_writes_gate_json_and_card(trained_model_dir, tmp_path) -
     verdict = validate_model(trained_model_dir, test_split, lenient)
     gate = json.loads((trained_model_dir / GATE_FILE).read_text())
     assert gate["passed"] is verdict.passed
-    assert {c["name"] for c in gate["checks"]} >= {"no_phantom_braking", "onnx_parity"}
-    assert gate["metrics"]["onnx_parity_max_abs"] <= 1e-3
+    assert {c["name"] for c in gate["checks"]} >= {
+        "no_phantom_braking",
+        "onnx_parity",
+        "openvino_parity",
+    }
+    assert gate["metrics"]["onnx_parity_max_abs"] <= 1e-5
+    assert gate["metrics"]["openvino_parity_max_abs"] <= 1e-5
     assert "## Gate verdict" in (trained_model_dir / CARD_FILE).read_text()
     strict = validate_model(trained_model_dir, test_split, GateThresholds(max_rmse=1e-9))
     assert not strict.passed and any(r.startswith("rmse:") for r in strict.reasons)

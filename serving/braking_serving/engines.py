@@ -1,0 +1,113 @@
+"""The engines that run a model.onnx: onnxruntime (default) or OpenVINO, the engine of
+OpenVINO Model Server (OpenShift AI's `kserve-ovms` runtime).
+
+Both give the server the same session interface (`get_inputs`, `get_outputs`,
+`run(output_names, feeds)`), and OpenVINO runs as OVMS is configured to: f32 inference
+(`braking_data.contract.OPENVINO_CONFIG`), so answers are those of onnxruntime.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from braking_data.contract import OPENVINO_CONFIG, OPENVINO_MAX_ROWS
+
+ENGINES = ("onnxruntime", "openvino")
+DEFAULT_ENGINE = "onnxruntime"
+
+
+def open_session(model_file: Path, engine: str = DEFAULT_ENGINE, max_rows: int | None = None):
+    """A session on `model_file`; `max_rows` caps the rows of one engine call (larger
+    batches run in chunks; None: OpenVINO uses `OPENVINO_MAX_ROWS`, onnxruntime one call)."""
+    if engine == "onnxruntime":
+        return _onnxruntime_session(model_file)
+    if engine == "openvino":
+        return OpenVINOSession(model_file, max_rows or OPENVINO_MAX_ROWS)
+    raise ValueError(f"engine {engine!r} is not supported; expected one of {', '.join(ENGINES)}")
+
+
+def _onnxruntime_session(model_file: Path):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # Requests are small and each server worker is its own process: one thread per session
+    # avoids thread hand-offs that cost more than the inference itself (~20 us a row).
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(
+        str(model_file), options, providers=["CPUExecutionProvider"]
+    )
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A graph input or output as onnxruntime describes it (`type` like "tensor(float)")."""
+
+    name: str
+    type: str
+    shape: list[int | str]
+
+
+def _graph_tensors(model_file: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    import onnx
+
+    graph = onnx.load(str(model_file), load_external_data=False).graph
+
+    def info(value) -> TensorInfo:
+        tensor = value.type.tensor_type
+        dtype = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
+        shape = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in tensor.shape.dim]
+        return TensorInfo(value.name, f"tensor({dtype})", shape)
+
+    initializers = {i.name for i in graph.initializer}
+    inputs = [info(v) for v in graph.input if v.name not in initializers]
+    return inputs, [info(v) for v in graph.output]
+
+
+class OpenVINOSession:
+    """model.onnx compiled by OpenVINO for the CPU (f32); one infer request per thread."""
+
+    def __init__(self, model_file: Path, max_rows: int = OPENVINO_MAX_ROWS) -> None:
+        import openvino
+
+        self.max_rows = max_rows
+        self._inputs, self._outputs = _graph_tensors(model_file)
+        self._compiled = openvino.Core().compile_model(str(model_file), "CPU", OPENVINO_CONFIG)
+        self._local = threading.local()
+
+    def get_inputs(self) -> list[TensorInfo]:
+        """The graph's inputs, as onnxruntime's `get_inputs` lists them."""
+        return self._inputs
+
+    def get_outputs(self) -> list[TensorInfo]:
+        """The graph's outputs, as onnxruntime's `get_outputs` lists them."""
+        return self._outputs
+
+    def _request(self):
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        return request
+
+    def run(self, output_names: list[str] | None, feeds: dict[str, np.ndarray]) -> list:
+        """`output_names` (None: all) for `feeds`, like onnxruntime's `run`; batches above
+        `max_rows` run in chunks."""
+        names = output_names or [o.name for o in self._outputs]
+        rows = len(next(iter(feeds.values()))) if feeds else 0
+        if rows <= self.max_rows:
+            return self._infer(names, feeds)
+        chunks = [
+            self._infer(names, {k: v[start : start + self.max_rows] for k, v in feeds.items()})
+            for start in range(0, rows, self.max_rows)
+        ]
+        return [np.concatenate(parts) for parts in zip(*chunks, strict=True)]
+
+    def _infer(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        results = self._request().infer(feeds)
+        by_name = {port.any_name: value for port, value in results.items()}
+        return [np.array(by_name[name], copy=True) for name in names]
