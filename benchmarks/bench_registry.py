@@ -1,4 +1,5 @@
-"""Benchmark of the embedded model registry: registrations/s and get/list latency at 10k versions.
+"""Benchmark of the embedded model registry: registrations/s, get/list latency and filterQuery
+latency at 10k versions.
 
     python benchmarks/bench_registry.py --output-dir benchmarks/results [--versions 10000]
         [--registrations 40] [--requests 400]
@@ -6,7 +7,8 @@
 The server runs as its own process (`python -m braking_registry`) on a free loopback port, so the
 client's work and the server's do not share one interpreter. Latencies are measured twice:
 over plain keep-alive HTTP (what the server costs) and through the official `model-registry`
-client (what a user sees; it opens a new session per call). Writes <output-dir>/registry.json.
+client (what a user sees; it opens a new session per call). Filtered listings (`filterQuery`
+on properties and custom properties) run over HTTP. Writes <output-dir>/registry.json.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ from machine_info import machine_info
 
 API = "/api/model_registry/v1alpha3"
 MODEL = "bench-model"
+FRAMEWORKS = [f"framework-{n}" for n in range(9)] + ["onnx"]
+# name -> filterQuery; each runs as GET /model_versions?pageSize=100&filterQuery=...
+FILTERS = {
+    "custom_string_equal": "framework = 'onnx'",
+    "custom_int_equal": "epochs = 42",
+    "custom_double_range_narrow": "mae >= 12.5 AND mae < 13.5",
+    "custom_double_range_wide": "mae > 50",
+    "custom_bool_equal": "gated = true",
+    "property_equal": "state = 'ARCHIVED'",
+    "property_and_custom": "author = 'author-7' AND mae < 20",
+    "or_of_equalities": "epochs = 3 OR framework = 'framework-4'",
+    "name_prefix_like": "name LIKE '99%'",
+    "custom_leading_wildcard_like_scans": "framework LIKE '%nn%'",
+}
 
 
 def _free_port() -> int:
@@ -57,14 +73,24 @@ def start_server(db: Path) -> tuple[subprocess.Popen, int]:
 
 def fill_versions(db: Path, count: int) -> tuple[int, list[int]]:
     """Store `count` versions (with an artifact each) under MODEL, straight into the database."""
+    from braking_registry.resources import index_properties
     from braking_registry.store import ARTIFACT, MODEL_VERSION, REGISTERED_MODEL, RegistryStore
 
-    store = RegistryStore(db)
+    store = RegistryStore(db, indexer=index_properties)
     model = store.create(REGISTERED_MODEL, REGISTERED_MODEL, {"state": "LIVE"}, name=MODEL)
     ids = []
     for n in range(1, count + 1):
-        properties = {"mae": {"metadataType": "MetadataDoubleValue", "double_value": 0.01 * n}}
-        body = {"state": "LIVE", "author": "bench", "customProperties": properties}
+        properties = {
+            "mae": {"metadataType": "MetadataDoubleValue", "double_value": 0.01 * n},
+            "epochs": {"metadataType": "MetadataIntValue", "int_value": str(n % 100)},
+            "framework": {
+                "metadataType": "MetadataStringValue",
+                "string_value": FRAMEWORKS[n % 10],
+            },
+            "gated": {"metadataType": "MetadataBoolValue", "bool_value": n % 2 == 0},
+        }
+        state = "ARCHIVED" if n % 20 == 0 else "LIVE"
+        body = {"state": state, "author": f"author-{n % 50}", "customProperties": properties}
         version = store.create(MODEL_VERSION, MODEL_VERSION, body, name=str(n), parent_id=model.id)
         artifact = {"state": "LIVE", "uri": f"file:///models/{n}", "modelFormatName": "onnx"}
         store.create(ARTIFACT, "model-artifact", artifact, name=MODEL, parent_id=version.id)
@@ -184,6 +210,12 @@ def bench_reads(port: int, model_id: int, version_ids: list[int], requests: int)
             requests,
         ),
     }
+    for name, query in FILTERS.items():
+        params = {"pageSize": "100", "filterQuery": query}
+        assert http.get("/model_versions", params=params).json()["size"] > 0, query
+        results[f"http_filter_{name}"] = latency(
+            lambda params=params: http.get("/model_versions", params=params), requests
+        )
     client = connect(RegistrationConfig(registry_url=f"http://127.0.0.1:{port}"))
     client_requests = max(requests // 4, 20)
     results["client_get_model_version"] = latency(

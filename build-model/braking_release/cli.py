@@ -74,3 +74,7 @@ def register(app: typer.Typer) -> None:
     """Add this stage's commands to the `braking` app."""
     app.command("register")(register_command)
     app.add_typer(deploy_app, name="deploy")
+    from braking_registry.cli import registry_app
+    from braking_release.registry_cli import show_command
+
+    registry_app.command("show")(show_command)

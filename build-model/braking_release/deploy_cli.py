@@ -68,6 +68,8 @@ def deploy_model_command(
 
     from braking_release.deploy import DeployConfig, DeployError, deploy_model
     from braking_release.kube import KubeConfigError
+    from braking_release.register import RegistrationConfig, RegistrationError
+    from braking_release.serving_records import record_deployment
 
     try:
         config = DeployConfig(**_given(
@@ -83,7 +85,9 @@ def deploy_model_command(
             version_name=version_name,
         )
         deployment = deploy_model(model_dir, config, registered=registered)
-    except (DeployError, KubeConfigError, ValidationError, ValueError) as error:
+        if registered_model_id and model_version_id:  # the registry records where it serves
+            record_deployment(deployment, registered, RegistrationConfig())
+    except (DeployError, KubeConfigError, ValidationError, ValueError, RegistrationError) as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
     typer.echo(deployment.url)

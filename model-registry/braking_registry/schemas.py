@@ -2,7 +2,7 @@
 
 Written for this project from what the Model Registry `v1alpha3` API accepts; tests compare
 every schema here with the upstream OpenAPI document in `../shared/reference`, so the two
-cannot drift apart silently. Only the resources the server implements are described.
+cannot drift apart silently.
 
 Bodies are open objects (unknown keys are ignored, as upstream does) except the typed
 `MetadataValue` variants, which upstream closes. A resource body is the union of its fields,
@@ -28,9 +28,17 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "UNKNOWN", "PENDING", "LIVE", "MARKED_FOR_DELETION", "DELETED", "ABANDONED", "REFERENCE",
     ),
     "ParameterType": ("string", "number", "boolean", "object"),
+    "ExperimentState": ("LIVE", "ARCHIVED"),
+    "ExperimentRunState": ("LIVE", "ARCHIVED"),
+    "ExperimentRunStatus": ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"),
+    "InferenceServiceState": ("DEPLOYED", "UNDEPLOYED"),
+    "ExecutionState": (
+        "UNKNOWN", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELED",
+    ),
 }  # fmt: skip
 
 TEXT: Schema = {"type": "string"}
+INT64: Schema = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
 # Resource ids travel as decimal strings; upstream caps them at 9 digits.
 RESOURCE_ID: Schema = {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"}
 
@@ -133,7 +141,7 @@ ARTIFACT_TYPES: dict[str, tuple[str, dict[str, Schema]]] = {
     ),
     "metric": (
         "Metric",
-        {"value": {"type": "number"}, "timestamp": TEXT, "step": {"type": "integer"}},
+        {"value": {"type": "number"}, "timestamp": TEXT, "step": INT64},
     ),
     "parameter": ("Parameter", {"value": TEXT, "parameterType": _enum("ParameterType")}),
 }
@@ -157,8 +165,53 @@ def _resource_schemas(name: str, own: dict[str, Schema], required: tuple[str, ..
     }
 
 
+EPOCH_MS: Schema = {"type": "string"}
+# name -> (own updatable fields, fields only accepted on create, required on create).
+OTHER_RESOURCES: dict[str, tuple[dict[str, Schema], dict[str, Schema], tuple[str, ...]]] = {
+    "Experiment": ({"owner": TEXT, "state": _enum("ExperimentState")}, {}, ("name",)),
+    "ExperimentRun": (
+        {
+            "endTimeSinceEpoch": EPOCH_MS,
+            "status": _enum("ExperimentRunStatus"),
+            "state": _enum("ExperimentRunState"),
+            "owner": TEXT,
+        },
+        {"experimentId": RESOURCE_ID, "startTimeSinceEpoch": EPOCH_MS},
+        ("experimentId",),
+    ),
+    "ServingEnvironment": ({}, {}, ("name",)),
+    "InferenceService": (
+        {
+            "modelVersionId": RESOURCE_ID,
+            "runtime": TEXT,
+            "desiredState": _enum("InferenceServiceState"),
+        },
+        {"registeredModelId": RESOURCE_ID, "servingEnvironmentId": RESOURCE_ID},
+        ("registeredModelId", "servingEnvironmentId"),
+    ),
+    "ServeModel": (
+        {"lastKnownState": _enum("ExecutionState")},
+        {"modelVersionId": RESOURCE_ID},
+        ("modelVersionId",),
+    ),
+}
+
+
+def _other_schemas(name: str) -> dict[str, Schema]:
+    own, on_create, required = OTHER_RESOURCES[name]
+    update = {**UPDATABLE, **own}
+    create = {**update, **NAMED, **on_create}
+    return {
+        f"{name}Update": _object(update),
+        f"{name}Create": _object(create, required),
+        name: _object({**create, **GENERATED}, required),
+    }
+
+
 def _build() -> dict[str, Schema]:
     schemas: dict[str, Schema] = {}
+    for name in OTHER_RESOURCES:
+        schemas |= _other_schemas(name)
     schemas |= _resource_schemas("RegisteredModel", REGISTERED_MODEL_FIELDS, ("name",))
     version_fields = {**MODEL_VERSION_FIELDS, "registeredModelId": RESOURCE_ID}
     schemas |= _resource_schemas("ModelVersion", version_fields, ("name", "registeredModelId"))

@@ -1,9 +1,7 @@
 """ASGI app speaking the Kubeflow Model Registry REST API (`/api/model_registry/v1alpha3`).
 
-Implemented: RegisteredModel, ModelVersion, ModelArtifact and generic artifacts (create, get,
-find, list with paging and ordering, PATCH, nested version/artifact lists). The other spec
-paths (experiments, serving environments, inference services) answer 404 with an Error body.
-Every error uses the spec's `Error` shape `{"code", "message"}`.
+Every path of the spec is served (see `routes.py`). Every error uses the spec's `Error` shape
+`{"code", "message"}`: 400 names the field, 413 the body limit, 404 the missing resource.
 """
 
 from __future__ import annotations
@@ -15,64 +13,31 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from braking_common.credentials import bearer_matches
-from braking_registry.service import (
-    ARTIFACTS,
-    MODEL_VERSIONS,
-    REGISTERED_MODELS,
-    Kind,
-    RegistryService,
-    parse_id,
-)
+from braking_registry.limits import BodyTooLarge
+from braking_registry.paging import BadPageToken
+from braking_registry.resources import index_properties
+from braking_registry.routes import Operation, api_routes, json_response
+from braking_registry.service import RegistryService
 from braking_registry.spec import API_PREFIXES, InvalidRequest
-from braking_registry.store import BadPageToken, Conflict, NotFound, RegistryStore
+from braking_registry.store import Conflict, NotFound, RegistryStore
 
 logger = logging.getLogger(__name__)
-# operationIds of the spec this server implements; every other path answers 404.
-IMPLEMENTED_OPERATIONS = frozenset(
-    f"{verb}{resource}"
-    for resource in ("RegisteredModel", "ModelVersion", "ModelArtifact", "Artifact")
-    for verb in ("create", "get", "update", "find")
-) | {
-    "getRegisteredModels",
-    "getModelVersions",
-    "getModelArtifacts",
-    "getArtifacts",
-    "getRegisteredModelVersions",
-    "createRegisteredModelVersion",
-    "getModelVersionArtifacts",
-    "upsertModelVersionArtifact",
-}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def json_response(content: Any, status: int = 200) -> Response:
-    """A JSON response of `content` with `status`."""
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
 def error_response(status: int, message: str) -> Response:
-    """The registry's error body (`code`, `message`) with `status`."""
+    """The spec's `Error` body."""
     return json_response({"code": str(status), "message": message}, status)
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidRequest("body", f"not valid JSON ({error})") from None
-
-
-def _endpoint(operation: Callable[[RegistryService, Request], Awaitable[Response]]) -> Handler:
+def _endpoint(operation: Operation) -> Handler:
     """Wrap an operation: translate domain errors into the spec's Error responses."""
 
     async def endpoint(request: Request) -> Response:
@@ -80,6 +45,8 @@ def _endpoint(operation: Callable[[RegistryService, Request], Awaitable[Response
             return await operation(request.app.state.service, request)
         except InvalidRequest as error:
             return error_response(400, str(error))
+        except BodyTooLarge as error:
+            return error_response(413, str(error))
         except BadPageToken as error:
             return error_response(400, f"nextPageToken: {error}")
         except NotFound as error:
@@ -93,105 +60,6 @@ def _endpoint(operation: Callable[[RegistryService, Request], Awaitable[Response
     return endpoint
 
 
-def _resource_routes(collection: str, finder: str, kind: Kind, schema: str) -> list[Route]:
-    """create/list on `/{collection}`, get/patch on `/{collection}/{id}`, find on `/{finder}`."""
-    artifact_type = "model-artifact" if schema == "ModelArtifact" else None
-
-    async def listing(service: RegistryService, request: Request) -> Response:
-        query = request.query_params
-        result = await run_in_threadpool(service.list, kind, query, artifact_type=artifact_type)
-        return json_response(result)
-
-    async def create(service: RegistryService, request: Request) -> Response:
-        body = await _json_body(request)
-        created = await run_in_threadpool(
-            service.create, kind, body, f"{schema}Create", artifact_type=artifact_type
-        )
-        return json_response(created, 201)
-
-    async def existing_id(service: RegistryService, request: Request) -> int:
-        resource_id = parse_id(request.path_params["id"], "id")
-        row = await run_in_threadpool(service.get_row, kind, resource_id)
-        if artifact_type and row.type != artifact_type:
-            raise NotFound(f"no {schema} with id {resource_id}")
-        return resource_id
-
-    async def get(service: RegistryService, request: Request) -> Response:
-        resource_id = await existing_id(service, request)
-        return json_response(await run_in_threadpool(service.get, kind, resource_id))
-
-    async def patch(service: RegistryService, request: Request) -> Response:
-        resource_id = await existing_id(service, request)
-        body = await _json_body(request)
-        updated = await run_in_threadpool(
-            service.update, kind, resource_id, body, f"{schema}Update"
-        )
-        return json_response(updated)
-
-    async def find(service: RegistryService, request: Request) -> Response:
-        query = request.query_params
-        found = await run_in_threadpool(service.find, kind, query, artifact_type=artifact_type)
-        return json_response(found)
-
-    return [
-        Route(f"/{collection}", _endpoint(listing), methods=["GET"]),
-        Route(f"/{collection}", _endpoint(create), methods=["POST"]),
-        Route(f"/{collection}/{{id}}", _endpoint(get), methods=["GET"]),
-        Route(f"/{collection}/{{id}}", _endpoint(patch), methods=["PATCH"]),
-        Route(f"/{finder}", _endpoint(find), methods=["GET"]),
-    ]
-
-
-def _children(kind: Kind, parent_field: str):
-    """List the `kind` resources under the parent named by the path's `{id}`."""
-
-    async def listing(service: RegistryService, request: Request) -> Response:
-        parent_id = parse_id(request.path_params["id"], parent_field)
-        query = request.query_params
-        return json_response(
-            await run_in_threadpool(service.list, kind, query, parent_id=parent_id)
-        )
-
-    return listing
-
-
-async def _create_version_of_model(service: RegistryService, request: Request) -> Response:
-    model_id = parse_id(request.path_params["id"], "registeredmodelId")
-    body = await _json_body(request)
-    if isinstance(body, dict):
-        body.setdefault("registeredModelId", str(model_id))
-    created = await run_in_threadpool(
-        service.create, MODEL_VERSIONS, body, "ModelVersion", parent_id=model_id
-    )
-    return json_response(created, 201)
-
-
-async def _upsert_artifact_of_version(service: RegistryService, request: Request) -> Response:
-    version_id = parse_id(request.path_params["id"], "modelversionId")
-    body = await _json_body(request)
-    artifact, created = await run_in_threadpool(service.upsert_version_artifact, version_id, body)
-    return json_response(artifact, 201 if created else 200)
-
-
-def api_routes() -> list[Route]:
-    """Every implemented operation, relative to the API prefix."""
-    nested = [
-        ("/registered_models/{id}/versions", "GET", _children(MODEL_VERSIONS, "registeredmodelId")),
-        ("/registered_models/{id}/versions", "POST", _create_version_of_model),
-        ("/model_versions/{id}/artifacts", "GET", _children(ARTIFACTS, "modelversionId")),
-        ("/model_versions/{id}/artifacts", "POST", _upsert_artifact_of_version),
-    ]
-    return [
-        *_resource_routes(
-            "registered_models", "registered_model", REGISTERED_MODELS, "RegisteredModel"
-        ),
-        *_resource_routes("model_versions", "model_version", MODEL_VERSIONS, "ModelVersion"),
-        *_resource_routes("model_artifacts", "model_artifact", ARTIFACTS, "ModelArtifact"),
-        *_resource_routes("artifacts", "artifact", ARTIFACTS, "Artifact"),
-        *(Route(path, _endpoint(op), methods=[method]) for path, method, op in nested),
-    ]
-
-
 async def _health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
@@ -201,8 +69,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if error.status_code == 404:
         return error_response(
             404,
-            f"{request.method} {request.url.path} is not served by the embedded registry "
-            "(it implements registered models, model versions and artifacts)",
+            f"{request.method} {request.url.path} is not a path of the Model Registry API",
         )
     return error_response(error.status_code, error.detail)
 
@@ -239,7 +106,8 @@ def create_app(
     When `token` is set, every API request must carry `Authorization: Bearer <token>`.
     A write waits up to `busy_timeout_ms` for other writers, then answers 503.
     """
-    service = RegistryService(RegistryStore(db_path, busy_timeout_ms=busy_timeout_ms))
+    store = RegistryStore(db_path, busy_timeout_ms=busy_timeout_ms, indexer=index_properties)
+    service = RegistryService(store)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -248,7 +116,7 @@ def create_app(
         finally:
             service.store.close()
 
-    routes = [Mount(prefix, routes=api_routes()) for prefix in API_PREFIXES]
+    routes = [Mount(prefix, routes=api_routes(_endpoint)) for prefix in API_PREFIXES]
     routes.append(Route("/readyz/health", _health, methods=["GET"]))
     app = Starlette(
         routes=routes,

@@ -1,94 +1,40 @@
 """Registry semantics over the store: validation, defaults, scoping and the API's JSON shape.
 
 Kept free of HTTP so the rules (which fields a resource has, who its parent is, which names
-must be unique where) read in one place; `server.py` only maps routes onto these calls.
+must be unique where) read in one place; `routes.py` only maps paths onto these calls. Every
+kind is handled by the same code, driven by its description in `resources.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from braking_registry.spec import InvalidRequest, enum_values, schema_properties, validate_body
-from braking_registry.store import (
-    ARTIFACT,
-    MODEL_VERSION,
-    REGISTERED_MODEL,
-    Criteria,
-    NotFound,
-    RegistryStore,
-    Row,
+from braking_registry import limits
+from braking_registry.filter_query import FilterSyntaxError, parse
+from braking_registry.filter_sql import Condition, to_condition
+from braking_registry.resources import (
+    ARTIFACT_SCHEMAS,
+    ARTIFACTS,
+    KINDS,
+    Kind,
+    filter_fields,
+    stored_fields,
+    to_api,
 )
+from braking_registry.spec import InvalidRequest, enum_values, schema_properties, validate_body
+from braking_registry.store import Criteria, NotFound, RegistryStore, Row
 
 ID_PATTERN = re.compile(r"^[1-9][0-9]{0,8}$")
 DEFAULT_PAGE_SIZE = 100
-# Fields the server owns or keeps in columns rather than in the JSON body.
-_COLUMN_FIELDS = {
-    "id",
-    "name",
-    "externalId",
-    "createTimeSinceEpoch",
-    "lastUpdateTimeSinceEpoch",
-    "registeredModelId",
-    "artifactType",
-}
-ARTIFACT_SCHEMAS = {
-    "model-artifact": "ModelArtifact",
-    "doc-artifact": "DocArtifact",
-    "dataset-artifact": "DataSet",
-    "metric": "Metric",
-    "parameter": "Parameter",
-}
 
 
-@dataclass(frozen=True)
-class Kind:
-    """How one resource kind maps onto the API."""
-
-    kind: str
-    label: str
-    default_state: str
-    parent_field: str | None = None
-
-
-REGISTERED_MODELS = Kind(REGISTERED_MODEL, "RegisteredModel", "LIVE")
-MODEL_VERSIONS = Kind(MODEL_VERSION, "ModelVersion", "LIVE", parent_field="registeredModelId")
-ARTIFACTS = Kind(ARTIFACT, "Artifact", "UNKNOWN")
-
-
-def parse_id(value: str | None, field: str) -> int:
-    """A resource id from a path or query parameter (positive decimal, as the spec says)."""
-    if value is None or not ID_PATTERN.match(value):
+def parse_id(value: Any, field: str) -> int:
+    """A resource id from a path, query or body field (positive decimal, as the spec says)."""
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
         raise InvalidRequest(field, f"{value!r} is not a resource id (expected 1..999999999)")
     return int(value)
-
-
-def _response_schema(kind: Kind, type_: str) -> str:
-    return ARTIFACT_SCHEMAS[type_] if kind is ARTIFACTS else kind.label
-
-
-def to_api(kind: Kind, row: Row) -> dict[str, Any]:
-    """The JSON the API returns for a stored resource (ids and times as strings)."""
-    resource: dict[str, Any] = dict(row.body)
-    resource["id"] = str(row.id)
-    if row.name is not None:
-        resource["name"] = row.name
-    if row.external_id is not None:
-        resource["externalId"] = row.external_id
-    resource["createTimeSinceEpoch"] = str(row.create_time)
-    resource["lastUpdateTimeSinceEpoch"] = str(row.update_time)
-    if kind.parent_field and row.parent_id is not None:
-        resource[kind.parent_field] = str(row.parent_id)
-    if kind is ARTIFACTS:
-        resource["artifactType"] = row.type
-    return resource
-
-
-def _body_fields(schema: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = schema_properties(schema) - _COLUMN_FIELDS
-    return {key: value for key, value in body.items() if key in allowed}
 
 
 def _artifact_type(body: Mapping[str, Any], fixed: str | None) -> str:
@@ -99,24 +45,54 @@ def _artifact_type(body: Mapping[str, Any], fixed: str | None) -> str:
     return declared
 
 
+def _and(*conditions: Condition | None) -> Condition | None:
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return None
+    return Condition(" AND ".join(c.sql for c in present), sum((c.params for c in present), ()))
+
+
 class RegistryService:
     """The registry's operations, independent of the transport."""
 
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
 
-    def _check_parent(self, kind: Kind, parent_id: int | None) -> None:
-        if kind is MODEL_VERSIONS and parent_id is not None:
-            self.get_row(REGISTERED_MODELS, parent_id)
-        if kind is ARTIFACTS and parent_id is not None:
-            self.get_row(MODEL_VERSIONS, parent_id)
-
     def get_row(self, kind: Kind, resource_id: int) -> Row:
-        """The stored row of `kind` with `resource_id`; NotFound otherwise."""
+        """The stored resource; `NotFound` naming the kind and id otherwise."""
         try:
             return self.store.get(kind.kind, resource_id)
         except NotFound:
             raise NotFound(f"no {kind.label} with id {resource_id}") from None
+
+    def get(self, kind: Kind, resource_id: int) -> dict[str, Any]:
+        """The resource of `kind` with `resource_id` as the API returns it."""
+        return to_api(kind, self.get_row(kind, resource_id))
+
+    def _check_references(self, kind: Kind, body: Mapping[str, Any], model_id: Any) -> None:
+        """Ids in the body name existing resources; a served version belongs to its model."""
+        for field, referenced in kind.references.items():
+            if body.get(field) is None:
+                continue
+            row = self.get_row(KINDS[referenced], parse_id(body[field], field))
+            foreign = model_id is not None and str(row.parent_id) != model_id
+            if field == "modelVersionId" and foreign:
+                raise InvalidRequest(
+                    field,
+                    f"version {row.id} belongs to registered model {row.parent_id}, "
+                    f"not to registeredModelId {model_id}",
+                )
+
+    def _parent_of(self, kind: Kind, body: Mapping[str, Any], path_parent: int | None) -> Any:
+        if not kind.parent_field:
+            return path_parent
+        body_parent = parse_id(body.get(kind.parent_field), kind.parent_field)
+        if path_parent is not None and body_parent != path_parent:
+            raise InvalidRequest(
+                kind.parent_field, f"{body_parent} differs from the id {path_parent} in the path"
+            )
+        self.get_row(KINDS[kind.parent_kind or ""], body_parent)
+        return body_parent
 
     def create(
         self,
@@ -126,22 +102,25 @@ class RegistryService:
         *,
         parent_id: int | None = None,
         artifact_type: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Validate `body` against `schema` and store it as a new resource."""
+        """Validate `body` against `schema` and store it as a new resource.
+
+        `parent_id` comes from the path (checked by the caller); `extra` adds server-set fields.
+        """
         validate_body(schema, body)
+        limits.check_fields(body)
         if body.get("name") == "":
             raise InvalidRequest("name", "must not be empty (omit it or give at least 1 character)")
-        type_ = _artifact_type(body, artifact_type) if kind is ARTIFACTS else kind.kind
-        if kind.parent_field:
-            body_parent = parse_id(body.get(kind.parent_field), kind.parent_field)
-            if parent_id is not None and body_parent != parent_id:
-                raise InvalidRequest(
-                    kind.parent_field, f"{body_parent} differs from the id {parent_id} in the path"
-                )
-            parent_id = body_parent
-        self._check_parent(kind, parent_id)
-        fields = _body_fields(_response_schema(kind, type_), body)
-        fields.setdefault("state", kind.default_state)
+        type_ = _artifact_type(body, artifact_type) if kind.artifact else kind.kind
+        parent_id = self._parent_of(kind, body, parent_id)
+        limits.check_name(kind.schema(type_), body.get("name"), parent_id)
+        self._check_references(kind, body, body.get("registeredModelId"))
+        allowed = stored_fields(kind, type_)
+        fields = {key: value for key, value in body.items() if key in allowed}
+        fields |= extra or {}
+        for key, default in kind.defaults.items():
+            fields.setdefault(key, default)
         row = self.store.create(
             kind.kind,
             type_,
@@ -151,10 +130,6 @@ class RegistryService:
             parent_id=parent_id,
         )
         return to_api(kind, row)
-
-    def get(self, kind: Kind, resource_id: int) -> dict[str, Any]:
-        """The resource of `kind` with `resource_id` as the API returns it."""
-        return to_api(kind, self.get_row(kind, resource_id))
 
     def update(
         self,
@@ -167,11 +142,16 @@ class RegistryService:
     ) -> dict[str, Any]:
         """Apply a PATCH: given fields replace stored ones, customProperties as a whole."""
         validate_body(schema, body)
+        limits.check_fields(body)
 
         def change(current: Row) -> tuple[dict[str, Any], str | None, int | None]:
-            if kind is ARTIFACTS:
+            if kind.artifact:
                 _artifact_type(body, current.type)
-            patch = _body_fields(_response_schema(kind, current.type), body)
+                allowed = stored_fields(kind, current.type)
+            else:
+                allowed = schema_properties(f"{kind.label}Update")
+            patch = {key: value for key, value in body.items() if key in allowed}
+            self._check_references(kind, patch, current.body.get("registeredModelId"))
             return (
                 {**current.body, **patch},
                 body.get("externalId", current.external_id),
@@ -185,11 +165,7 @@ class RegistryService:
         return to_api(kind, row)
 
     def find(
-        self,
-        kind: Kind,
-        query: Mapping[str, str],
-        *,
-        artifact_type: str | None = None,
+        self, kind: Kind, query: Mapping[str, str], *, artifact_type: str | None = None
     ) -> dict[str, Any]:
         """The resource matching `name` / `externalId` (and `parentResourceId`)."""
         name, external_id = query.get("name"), query.get("externalId")
@@ -200,7 +176,7 @@ class RegistryService:
         try:
             row = self.store.find(Criteria(kind.kind, artifact_type, name, external_id, parent_id))
         except NotFound:
-            criteria = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None)
+            criteria = ", ".join(f"{k}={v[:80]!r}" for k, v in query.items() if v is not None)
             raise NotFound(f"no {kind.label} matches {criteria}") from None
         return to_api(kind, row)
 
@@ -209,12 +185,13 @@ class RegistryService:
         kind: Kind,
         query: Mapping[str, str],
         *,
-        parent_id: int | None = None,
+        parent: tuple[Kind, int] | None = None,
         artifact_type: str | None = None,
+        condition: Condition | None = None,
     ) -> dict[str, Any]:
-        """A page of resources as the spec's `*List` object."""
-        if parent_id is not None:
-            self._check_parent(kind, parent_id)
+        """A page of resources as the spec's `*List` object (optionally under `parent`)."""
+        if parent is not None:
+            self.get_row(*parent)
         page_size = DEFAULT_PAGE_SIZE
         if "pageSize" in query:
             page_size = parse_id(query["pageSize"], "pageSize")
@@ -222,10 +199,12 @@ class RegistryService:
         sort_order = self._enum(query, "sortOrder", "SortOrder", "ASC")
         if "artifactType" in query and artifact_type is None:
             artifact_type = self._enum(query, "artifactType", "ArtifactTypeQueryParam", "")
-        if query.get("filterQuery"):
-            raise InvalidRequest("filterQuery", "filter queries are not supported by this server")
         criteria = Criteria(
-            kind.kind, artifact_type, query.get("name"), query.get("externalId"), parent_id
+            kind.kind,
+            artifact_type,
+            query.get("name"),
+            query.get("externalId"),
+            parent[1] if parent else None,
         )
         page = self.store.list(
             criteria,
@@ -233,6 +212,7 @@ class RegistryService:
             descending=sort_order == "DESC",
             page_size=page_size,
             page_token=query.get("nextPageToken") or None,
+            condition=_and(self._filter(kind, query, artifact_type), condition),
         )
         return {
             "items": [to_api(kind, row) for row in page.rows],
@@ -242,22 +222,31 @@ class RegistryService:
         }
 
     @staticmethod
+    def _filter(kind: Kind, query: Mapping[str, str], artifact_type: str | None) -> Any:
+        try:
+            node = parse(query.get("filterQuery") or "")
+            return None if node is None else to_condition(node, filter_fields(kind, artifact_type))
+        except FilterSyntaxError as error:
+            raise InvalidRequest("filterQuery", str(error)) from None
+
+    @staticmethod
     def _enum(query: Mapping[str, str], field: str, schema: str, default: str) -> str:
         value = query.get(field, default)
         allowed = enum_values(schema)
         if value not in allowed:
-            raise InvalidRequest(field, f"got {value!r}, expected one of {', '.join(allowed)}")
+            raise InvalidRequest(field, f"got {value[:80]!r}, expected one of {', '.join(allowed)}")
         return value
 
-    def upsert_version_artifact(self, version_id: int, body: Any) -> tuple[dict[str, Any], bool]:
-        """Attach an artifact to a version: create it, or update the one named by `id`.
+    def upsert_artifact(
+        self, parent_kind: Kind, parent_id: int, body: Any, extra: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Attach an artifact to a version or run: create it, or update the one named by `id`.
 
         Returns the artifact and whether it was created.
         """
-        self.get_row(MODEL_VERSIONS, version_id)
+        self.get_row(parent_kind, parent_id)
         if isinstance(body, dict) and body.get("id") is not None:
             artifact_id = parse_id(body["id"], "id")
-            return self.update(
-                ARTIFACTS, artifact_id, body, "Artifact", parent_id=version_id
-            ), False
-        return self.create(ARTIFACTS, body, "Artifact", parent_id=version_id), True
+            return self.update(ARTIFACTS, artifact_id, body, "Artifact", parent_id=parent_id), False
+        created = self.create(ARTIFACTS, body, "Artifact", parent_id=parent_id, extra=extra)
+        return created, True

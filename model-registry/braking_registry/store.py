@@ -9,7 +9,6 @@ writers (threads of one server or several processes on one file) queue instead o
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import threading
@@ -20,38 +19,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from braking_registry.filter_sql import Condition
+from braking_registry.paging import BadPageToken, Page, decode_token, encode_token
+from braking_registry.store_schema import INDEX_VERSION, SCHEMA
+
+ORDER_COLUMNS = {"ID": "id", "CREATE_TIME": "create_time", "LAST_UPDATE_TIME": "update_time"}
 REGISTERED_MODEL = "registered_model"
 MODEL_VERSION = "model_version"
 ARTIFACT = "artifact"
-
-ORDER_COLUMNS = {"ID": "id", "CREATE_TIME": "create_time", "LAST_UPDATE_TIME": "update_time"}
 MAX_PAGE_SIZE = 1000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS resources (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    type TEXT NOT NULL,
-    name TEXT,
-    external_id TEXT,
-    parent_id INTEGER,
-    create_time INTEGER NOT NULL,
-    update_time INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS resources_name_in_parent
-    ON resources (kind, type, ifnull(parent_id, 0), name) WHERE name IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS resources_external_id
-    ON resources (kind, external_id) WHERE external_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, name, parent_id);
-CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (kind, parent_id, id);
-CREATE INDEX IF NOT EXISTS resources_by_parent_create
-    ON resources (kind, parent_id, create_time, id);
-CREATE INDEX IF NOT EXISTS resources_by_parent_update
-    ON resources (kind, parent_id, update_time, id);
-CREATE INDEX IF NOT EXISTS resources_by_create ON resources (kind, create_time, id);
-CREATE INDEX IF NOT EXISTS resources_by_update ON resources (kind, update_time, id);
-"""
+__all__ = ["BadPageToken", "Conflict", "Criteria", "NotFound", "Page", "RegistryStore", "Row"]
+# Where a kind's names must be unique (parent ids are part of the unique index).
+SCOPES = {
+    "registered_model": "registry",
+    "model_version": "registered model",
+    "experiment": "registry",
+    "experiment_run": "experiment",
+    "serving_environment": "registry",
+    "inference_service": "serving environment",
+    "serve_model": "inference service",
+    "artifact": "parent and artifact type",
+}
 
 
 class NotFound(LookupError):
@@ -60,10 +48,6 @@ class NotFound(LookupError):
 
 class Conflict(ValueError):
     """A name or externalId is already taken in its scope."""
-
-
-class BadPageToken(ValueError):
-    """A nextPageToken this store did not issue."""
 
 
 @dataclass(frozen=True)
@@ -104,51 +88,55 @@ class Criteria:
 
 # (body, externalId, parent id) of a resource after an update, computed from its current row.
 Change = Callable[[Row], tuple[dict[str, Any], str | None, int | None]]
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing; `next_page_token` is empty on the last page."""
-
-    rows: list[Row]
-    next_page_token: str
-    page_size: int
+# One searchable value: (custom?, name, string, int, double, bool), see filter_sql.py.
+Property = tuple[bool, str, str | None, int | None, float | None, bool | None]
+# The searchable values of a resource, given its kind, type and body.
+Indexer = Callable[[str, str, dict[str, Any]], list[Property]]
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _encode_token(order: str, value: int, last_id: int) -> str:
-    raw = json.dumps([order, value, last_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, order: str) -> tuple[int, int]:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        token_order, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
-        if token_order != order or not isinstance(value, int) or not isinstance(last_id, int):
-            raise ValueError(token_order)
-    except (ValueError, TypeError) as error:
-        raise BadPageToken(
-            f"{token!r} is not a token issued for orderBy={order}; pass the nextPageToken "
-            "of the previous page unchanged"
-        ) from error
-    return value, last_id
-
-
 class RegistryStore:
     """Thread-safe access to one registry database file (one connection per thread)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 30_000,
+        indexer: Indexer = lambda kind, type_, body: [],
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
+        self._indexer = indexer
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._connection().executescript(_SCHEMA)
+        self._connection().executescript(SCHEMA)
+        self._reindex_if_outdated()
+
+    def _reindex_if_outdated(self) -> None:
+        with self._write() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] >= INDEX_VERSION:
+                return
+            db.execute("DROP INDEX IF EXISTS resources_name_in_parent")  # before metric history
+            db.execute("DELETE FROM properties")
+            for row in db.execute("SELECT * FROM resources").fetchall():
+                resource = self._row(row)
+                self._index(db, resource.id, resource.kind, resource.type, resource.body)
+            db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+
+    def _index(
+        self, db: sqlite3.Connection, resource_id: int, kind: str, type_: str, body: dict
+    ) -> None:
+        db.execute("DELETE FROM properties WHERE resource_id = ?", (resource_id,))
+        db.executemany(
+            "INSERT OR REPLACE INTO properties VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(resource_id, *values) for values in self._indexer(kind, type_, body)],
+        )
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -157,6 +145,8 @@ class RegistryStore:
             db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            # LIKE is case-sensitive, as upstream's; ILIKE is the case-insensitive one.
+            db.execute("PRAGMA case_sensitive_like = ON")
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -201,6 +191,7 @@ class RegistryStore:
                     (kind, type_, name, external_id, parent_id, now, now, json.dumps(body)),
                 )
                 new_id = cursor.lastrowid
+                self._index(db, new_id, kind, type_, body)
         except sqlite3.IntegrityError as error:
             raise Conflict(self._conflict_message(kind, type_, name, external_id)) from error
         return Row(new_id, kind, type_, name, external_id, parent_id, now, now, body)
@@ -222,6 +213,7 @@ class RegistryStore:
                     "update_time = max(?, create_time) WHERE kind = ? AND id = ?",
                     (json.dumps(body), external_id, parent_id, now, kind, resource_id),
                 )
+                self._index(db, resource_id, kind, current.type, body)
         except sqlite3.IntegrityError as error:
             raise Conflict(
                 self._conflict_message(kind, current.type, current.name, external_id)
@@ -230,12 +222,10 @@ class RegistryStore:
 
     @staticmethod
     def _conflict_message(kind: str, type_: str, name: str | None, external_id: str | None) -> str:
-        what = type_ if kind == ARTIFACT else kind
-        scope = {REGISTERED_MODEL: "registry", MODEL_VERSION: "registered model"}
-        taken = [f"name {name!r} (unique per {scope.get(kind, 'model version')})"]
+        taken = [f"name {name!r} (unique per {SCOPES.get(kind, 'parent')})"]
         if external_id is not None:
             taken.append(f"externalId {external_id!r} (unique per {kind})")
-        return f"a {what} already uses {' or '.join(taken)}"
+        return f"a {type_} already uses {' or '.join(taken)}"
 
     def get(self, kind: str, resource_id: int) -> Row:
         """The resource with this id; `NotFound` otherwise."""
@@ -266,13 +256,18 @@ class RegistryStore:
         descending: bool = False,
         page_size: int = 100,
         page_token: str | None = None,
+        condition: Condition | None = None,
     ) -> Page:
-        """A page of resources, keyset-paginated on (order column, id)."""
+        """A page of resources matching `criteria` and `condition` (a compiled filterQuery),
+        keyset-paginated on (order column, id)."""
         column = ORDER_COLUMNS[order_by]
         page_size = min(page_size, MAX_PAGE_SIZE)
         where, params = criteria.where()
+        if condition is not None:
+            where += f" AND {condition.sql}"
+            params += condition.params
         if page_token:
-            value, last_id = _decode_token(page_token, order_by)
+            value, last_id = decode_token(page_token, order_by)
             op = "<" if descending else ">"
             where += f" AND ({column}, id) {op} (?, ?)"  # a row value: an index range scan
             params += [value, last_id]
@@ -286,7 +281,7 @@ class RegistryStore:
         token = ""
         if len(fetched) > page_size:
             last = rows[-1]
-            token = _encode_token(order_by, getattr(last, column), last.id)
+            token = encode_token(order_by, getattr(last, column), last.id)
         return Page(rows, token, page_size)
 
     @staticmethod

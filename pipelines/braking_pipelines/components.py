@@ -128,7 +128,7 @@ def train_model(
             metrics.log_metric(key if key == name else f"{name}.{key}", float(number))
     model.metadata.update(
         {"framework": "onnx", "family": best.family, "files": result.files}
-        | {"training_data_sha256": result.training_data_sha256}
+        | {"training_data_sha256": result.training_data_sha256, "training_data_uri": train.uri}
     )
 
 
@@ -174,10 +174,12 @@ def register_model(
     """Record the gated model as a version in the Kubeflow Model Registry (idempotent)."""
     import dataclasses
 
-    from braking_release import register
+    from braking_release import lineage, register
 
     settings = register.RegistrationConfig(registry_url=registry_url, model_name=model_name)
     version = register.register_model(model.path, settings, run_id=run_id)
+    dataset_uri = model.metadata.get("training_data_uri")
+    lineage.record_training(model.path, version, settings, run_id=run_id, dataset_uri=dataset_uri)
     registered.metadata.update(dataclasses.asdict(version))
 
 
@@ -187,14 +189,19 @@ def deploy_model(
     registered: Input[Artifact],
     model_name: str,
     deploy_target: str,
+    registry_url: str,
 ) -> str:
-    """Serve the registered model (local OIP server or KServe); returns its endpoint URL."""
-    from braking_release import deploy
-    from braking_release.register import RegisteredModelVersion
+    """Serve the registered model (local OIP server or KServe), record where it serves in the
+    registry; returns its endpoint URL."""
+    from braking_release import deploy, serving_records
+    from braking_release.register import RegisteredModelVersion, RegistrationConfig
 
     version = RegisteredModelVersion(**registered.metadata)
     settings = deploy.DeployConfig(target=deploy_target, name=model_name)
-    return deploy.deploy_model(model.path, settings, registered=version).url
+    deployment = deploy.deploy_model(model.path, settings, registered=version)
+    registry = RegistrationConfig(registry_url=registry_url, model_name=model_name)
+    serving_records.record_deployment(deployment, version, registry)
+    return deployment.url
 
 
 @component

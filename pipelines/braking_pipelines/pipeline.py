@@ -144,6 +144,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 registered=registered.outputs["registered"],
                 model_name=model_name,
                 deploy_target=deploy_target,
+                registry_url=registry_url,
             )
             _as_service_call(deployed.set_display_name("Deploy model"), config)
             kubernetes.use_secret_as_env(

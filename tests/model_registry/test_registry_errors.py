@@ -68,7 +68,7 @@ def test_malformed_json_and_query_parameters_are_400(registry):
         assert http.post("/registered_models", json={"name": "ok"}).status_code == 201
 
 
-def test_unknown_ids_and_unimplemented_paths_are_404(registry):
+def test_unknown_ids_and_paths_are_404(registry):
     with registry.http() as http:
         assert "no RegisteredModel with id 999" in _error(http.get("/registered_models/999"), 404)
         assert _error(http.get("/model_versions/999"), 404)
@@ -78,8 +78,14 @@ def test_unknown_ids_and_unimplemented_paths_are_404(registry):
             http.post("/model_versions", json={"name": "1", "registeredModelId": "42"}), 404
         )
         assert _error(http.get("/registered_model", params={"name": "nobody"}), 404)
-        assert "not served" in _error(http.get("/experiments"), 404)
-        assert "not served" in _error(http.post("/serving_environments", json={"name": "s"}), 404)
+        assert "no Experiment with id 9" in _error(http.get("/experiments/9"), 404)
+        assert _error(http.get("/inference_services/9/model"), 404)
+        assert _error(http.get("/experiment_runs/9/metric_history"), 404)
+        service = {"registeredModelId": "999", "servingEnvironmentId": "998"}
+        assert "no ServingEnvironment with id 998" in _error(
+            http.post("/inference_services", json=service), 404
+        )
+        assert "not a path of the Model Registry API" in _error(http.get("/nowhere"), 404)
 
 
 def test_duplicate_names_are_409_within_their_scope(registry):

@@ -31,6 +31,13 @@ def fuzzed_registry(tmp_path_factory):
         version = http.post("/model_versions", json={"name": "1", "registeredModelId": model})
         path = f"/model_versions/{version.json()['id']}/artifacts"
         http.post(path, json={"artifactType": "model-artifact", "name": "m", "uri": "file:///m"})
+        experiment = http.post("/experiments", json={"name": "seed"}).json()["id"]
+        run = http.post("/experiment_runs", json={"name": "r", "experimentId": experiment})
+        metric = {"artifactType": "metric", "name": "mae", "value": 0.1, "step": 1}
+        http.post(f"/experiment_runs/{run.json()['id']}/artifacts", json=metric)
+        environment = http.post("/serving_environments", json={"name": "seed"}).json()["id"]
+        service = {"registeredModelId": model, "servingEnvironmentId": environment}
+        http.post("/inference_services", json={**service, "name": "seed"})
     yield registry
     registry.stop()
 
@@ -50,7 +57,7 @@ positive_schema = schemathesis.openapi.from_path(_spec_path())
 positive_schema.config.generation.update(modes=[GenerationMode.POSITIVE])
 positive_schema = positive_schema.include(**_POSITIVE_ONLY)
 FUZZ_SETTINGS = settings(
-    max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 
 

@@ -178,6 +178,11 @@ def test_register_model_notebook_registers_lists_and_reads_back(
     # the library's idempotent registration found the hand-registered version
     assert [v.name for v in registry.get_model_versions("braking-notebook-04")] == [version_name]
     assert any("created: False" in text for text in outputs_of(notebook, "stream"))
+    # the registry's report: every version with its verdict, serving and lineage
+    report = "".join(outputs_of(notebook, "stream"))
+    assert "braking-notebook-04: 1 version(s)" in report
+    assert f"version {version_name} (id {version.id}, LIVE)" in report
+    assert "serves: nowhere" in report and "dataset sha256 " in report
 
 
 def _answered_inferences(serving_url: str, model: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from lifecycle_checks import check_lifecycle_records
 
 from braking_pipelines.local import read_run
 
@@ -72,6 +73,8 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
     assert found.status_code == 200, found.text
     versions = httpx.get(f"{base}/registered_models/{found.json()['id']}/versions").json()
     assert versions["size"] == 1
+    # ...with its lifecycle: training run, dataset, trials, model card, inference service.
+    check_lifecycle_records(stack_env.registry_url, rows=1500)
 
     # The deployed model answers: a stopped car 5 m ahead at 100 km/h means braking.
     from braking_model.invariants import raw_features
