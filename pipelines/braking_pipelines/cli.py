@@ -36,6 +36,15 @@ Image = Annotated[
         envvar=f"{PIPELINE_ENV}BASE_IMAGE",
     ),
 ]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="PipelineConfig field FIELD=VALUE (YAML value, repeatable), over --config and env: "
+        "--set kfp_backend=2.5, --set pods.node_selector='{node-role.kubernetes.io/ml: \"\"}', "
+        "--set pods.timeouts.tune_shard=3600.",
+    ),
+]
 Params = Annotated[
     list[str] | None,
     typer.Option(
@@ -56,13 +65,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load_pipeline_config(config_file: Path | None, **overrides: Any) -> PipelineConfig:
+def load_pipeline_config(
+    config_file: Path | None, sets: list[str] | None = None, **overrides: Any
+) -> PipelineConfig:
     from pydantic import ValidationError
 
     from braking_pipelines.config import PipelineConfig
 
     try:
-        return PipelineConfig.from_yaml(config_file, **overrides)
+        return PipelineConfig.from_yaml(config_file, sets, **overrides)
     except (ValidationError, ValueError) as exc:
         raise fail(f"pipeline config: {exc}") from exc
 
@@ -84,11 +95,12 @@ def compile_command(
     ),
     config_file: ConfigFile = None,
     image: Image = None,
+    sets: Sets = None,
 ) -> None:
     """Compile the pipeline to KFP IR YAML (same config -> byte-identical file)."""
     from braking_pipelines.pipeline import compile_pipeline
 
-    config = load_pipeline_config(config_file, base_image=image)
+    config = load_pipeline_config(config_file, sets, base_image=image)
     compile_pipeline(config, output)
     typer.echo(f"Compiled pipeline {config.name!r} (image {config.base_image}) to {output}")
 
