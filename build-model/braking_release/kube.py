@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from braking_common.credentials import SERVICE_ACCOUNT_DIR
 from braking_release.config import DeployConfig
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 FIELD_MANAGER = "braking-distance"
 APPLY_PATCH = "application/apply-patch+yaml"
 T = TypeVar("T")
@@ -183,6 +183,7 @@ class KubeClient:
         self._api = client.CustomObjectsApi(connection.api_client)
 
     def close(self) -> None:
+        """Close the client's connection pool."""
         self.connection.api_client.close()
 
     def apply(self, manifest: dict, plural: str) -> dict:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from braking_pipelines.cli import (
+from braking_common.cli_errors import fail
+from braking_pipelines.cli_options import (
     ConfigFile,
     Image,
     Params,
@@ -19,7 +20,6 @@ from braking_pipelines.cli import (
     Seed,
     Sets,
     Shards,
-    fail,
     load_pipeline_config,
     pipeline_app,
     run_arguments,

@@ -118,8 +118,7 @@ def _release(steps: CompiledSteps, model: dict, registry_port: int) -> None:
         "register-model",
         {
             "model_name": "braking-distance",
-            "registry_address": "http://127.0.0.1",
-            "registry_port": registry_port,
+            "registry_url": f"http://127.0.0.1:{registry_port}",
             "run_id": "image-test",
         },
         {"model": [model]},

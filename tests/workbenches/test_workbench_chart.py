@@ -202,6 +202,7 @@ def test_bad_values_file_is_rejected_naming_the_field(
         ("auth=oauth", "/auth"),
         ("auth=none", "/auth"),  # Jupyter without token or password holding S3 keys
         ("modelRegistry.url=braking-registry:8080", "/modelRegistry/url"),
+        ("modelRegistry.url=https://registry.example.com:8443", "/modelRegistry/url"),
         ("endpoint.url=https://host/v1/models/x", "/endpoint/url"),
         ("workbenches.Build_Model.enabled=true", "Build_Model"),
         ("workbenches.build-model.storage.size=big", "/workbenches/build-model/storage/size"),

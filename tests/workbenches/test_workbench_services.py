@@ -24,13 +24,12 @@ NOT_CLUSTER_SETTINGS = {
     "BRAKING_DATA_SEED",
     "BRAKING_DATA_OUTPUT",
     "BRAKING_DSPA_CRON",
-    "BRAKING_REGISTRY_MODEL_NAME",
+    "BRAKING_REGISTRATION_MODEL_NAME",
 }
 # What the library reads to reach the cluster's services, by settings object.
 LIBRARY_CLUSTER_FIELDS: dict[type[BaseSettings], tuple[str, ...]] = {
     RegistrationConfig: (
-        "server_address",
-        "port",
+        "registry_url",
         "is_secure",
         "token_file",
         "custom_ca",
@@ -41,7 +40,7 @@ LIBRARY_CLUSTER_FIELDS: dict[type[BaseSettings], tuple[str, ...]] = {
         "s3_region",
     ),
     DspaConfig: ("host", "namespace"),
-    PipelineConfig: ("base_image", "registry_address", "registry_port", "deploy_target"),
+    PipelineConfig: ("base_image", "registry_url", "deploy_target"),
 }
 
 
@@ -111,9 +110,8 @@ def test_the_settings_built_in_a_workbench_point_at_the_projects_services(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     registry = RegistrationConfig()
-    assert (registry.server_address, registry.port, registry.is_secure) == (
-        "https://braking-registry-rest.apps.cluster.example.com",
-        443,
+    assert (registry.registry_url, registry.is_secure) == (
+        "https://braking-registry-rest.apps.cluster.example.com:443",
         True,
     )
     assert registry.token_file == Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -128,8 +126,8 @@ def test_the_settings_built_in_a_workbench_point_at_the_projects_services(
     assert dspa.namespace == namespace
     pipeline = PipelineConfig()
     assert pipeline.base_image == "quay.io/example/braking-distance:0.1.0"
-    assert (pipeline.registry_address, pipeline.deploy_target) == (
-        registry.server_address,
+    assert (pipeline.registry_url, pipeline.deploy_target) == (
+        registry.registry_url,
         "kserve",
     )
     assert environment["BRAKING_PREDICT_URL"].endswith("/v2/models/braking-distance")
@@ -156,6 +154,6 @@ def test_ca_bundles_are_mounted_where_the_settings_point(
 def test_unset_services_leave_the_notebooks_on_their_local_defaults(render: Render) -> None:
     for notebook in notebooks(render()).values():
         names = {e["name"] for e in container(notebook)["env"]}
-        assert not names & {"BRAKING_REGISTRY_SERVER_ADDRESS", "BRAKING_PREDICT_URL"}
+        assert not names & {"BRAKING_REGISTRATION_REGISTRY_URL", "BRAKING_PREDICT_URL"}
         assert "volumes" in notebook["spec"]["template"]["spec"]
         assert not [m for m in container(notebook)["volumeMounts"] if "/ca/" in m["mountPath"]]

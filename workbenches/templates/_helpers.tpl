@@ -80,36 +80,32 @@ workbench's service-account token, never a value; S3 keys come from the connecti
 {{- end }}
 {{- with .Values.modelRegistry }}
 {{- if .url }}
-- name: BRAKING_REGISTRY_SERVER_ADDRESS
-  value: {{ trimSuffix "/" .url | quote }}
-- name: BRAKING_REGISTRY_PORT
-  value: {{ .port | quote }}
-- name: BRAKING_REGISTRY_IS_SECURE
+- name: BRAKING_REGISTRATION_REGISTRY_URL
+  value: {{ printf "%s:%v" (trimSuffix "/" .url) .port | quote }}
+- name: BRAKING_REGISTRATION_IS_SECURE
   value: {{ .tls | quote }}
 {{- if .tls }}
-- name: BRAKING_REGISTRY_TOKEN_FILE
+- name: BRAKING_REGISTRATION_TOKEN_FILE
   value: {{ $token }}
 {{- end }}
 {{- if .caConfigMap }}
-- name: BRAKING_REGISTRY_CUSTOM_CA
+- name: BRAKING_REGISTRATION_CUSTOM_CA
   value: /opt/app-root/ca/registry/ca.crt
 {{- end }}
 # pipelines submitted from here register and deploy with the same registry, on KServe
-- name: BRAKING_PIPELINE_REGISTRY_ADDRESS
-  value: {{ trimSuffix "/" .url | quote }}
-- name: BRAKING_PIPELINE_REGISTRY_PORT
-  value: {{ .port | quote }}
+- name: BRAKING_PIPELINE_REGISTRY_URL
+  value: {{ printf "%s:%v" (trimSuffix "/" .url) .port | quote }}
 - name: BRAKING_PIPELINE_DEPLOY_TARGET
   value: kserve
 {{- end }}
 {{- end }}
 {{- with .Values.modelStorage.connection }}
-- name: BRAKING_REGISTRY_STORAGE
+- name: BRAKING_REGISTRATION_STORAGE
   value: s3
-- name: BRAKING_REGISTRY_STORAGE_KEY
+- name: BRAKING_REGISTRATION_STORAGE_KEY
   value: {{ . }}
 {{- range $setting, $key := dict "S3_BUCKET" "AWS_S3_BUCKET" "S3_ENDPOINT" "AWS_S3_ENDPOINT" "S3_REGION" "AWS_DEFAULT_REGION" }}
-- name: BRAKING_REGISTRY_{{ $setting }}
+- name: BRAKING_REGISTRATION_{{ $setting }}
   valueFrom:
     secretKeyRef:
       name: {{ $.Values.modelStorage.connection }}
