@@ -170,7 +170,11 @@ class PipelineConfig(BaseSettings):
         "the step uses the run's service-account token (pipeline-runner-dspa).",
     )
     registry_token_key: str = Field("token", description="Key of the token in that Secret.")
-    pods: PodSettings = Field(default_factory=PodSettings)
+    pods: PodSettings = Field(
+        default_factory=PodSettings,
+        description="Pod settings of every step (JSON in env): node_selector, tolerations, "
+        "image_pull_secrets, labels, timeouts by step name; empty = cluster defaults.",
+    )
     kfp_backend: KfpBackend = Field(
         "2.15",
         description="Oldest KFP backend the compiled pipeline must run on: 2.15 (DSP with the "
