@@ -17,10 +17,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -69,10 +71,18 @@ def _flag(query: dict[str, str], name: str) -> bool:
 
 
 class KubeApiDouble:
-    """`outcome`: "ready" (after `ready_after` ticks), "fail" (model load fails) or "never"."""
+    """`outcome`: "ready" (after `ready_after` ticks), "fail" (model load fails) or "never".
+
+    `tls` = (certificate, key) serves HTTPS, as a real API server does.
+    """
 
     def __init__(
-        self, crds: CrdSchemas, outcome: str = "ready", ready_after: int = 2, url: bool = True
+        self,
+        crds: CrdSchemas,
+        outcome: str = "ready",
+        ready_after: int = 2,
+        url: bool = True,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.report_url = url
         self.crds = crds
@@ -83,7 +93,12 @@ class KubeApiDouble:
         self._ticks_since_change: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.port = self._server.server_address[1]
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*map(str, tls))
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> KubeApiDouble:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -150,7 +165,9 @@ class KubeApiDouble:
 
     @staticmethod
     def check_token(authorization: str | None) -> None:
-        if authorization != f"Bearer {TOKEN}":
+        # The scheme is case-insensitive (the in-cluster loader sends "bearer <token>").
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or token != TOKEN:
             raise _Refused(401, "Unauthorized", "Unauthorized")
 
     @staticmethod

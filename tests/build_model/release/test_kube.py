@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
 
 import pytest
 import yaml
 from crd_schema import CrdSchemas
+from registry_fixtures import self_signed_certificate
 
 from braking_release.config import DeployConfig
 from braking_release.kube import KubeApiError, KubeClient, KubeConfigError, connect
@@ -124,20 +126,20 @@ def test_without_credentials_says_how_to_log_in(tmp_path, monkeypatch, no_pod):
         connect(DeployConfig())
 
 
-def test_in_a_pod_the_service_account_is_used(tmp_path, monkeypatch):
+def test_in_a_pod_the_service_account_is_used_over_tls(crds, tmp_path, monkeypatch):
+    certificate, key = self_signed_certificate(tmp_path)
     account = tmp_path / "serviceaccount"
     account.mkdir()
-    (account / "token").write_text("pod-token")
+    (account / "token").write_text(TOKEN)
     (account / "namespace").write_text("distance-prediction")
-    (account / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
-    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "172.30.0.1")
-    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
-    connection = connect(DeployConfig(), account_dir=account)
-    configuration = connection.api_client.configuration
+    shutil.copy(certificate, account / "ca.crt")  # the cluster CA the pod trusts
+    with KubeApiDouble(crds, tls=(certificate, key)) as double:
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(double.port))
+        connection = connect(DeployConfig(), account_dir=account)
+        _apply_runtime(connection)
     assert connection.namespace == "distance-prediction"
-    assert configuration.host == "https://172.30.0.1:443"
-    assert configuration.ssl_ca_cert == str(account / "ca.crt")
-    assert configuration.auth_settings()["BearerToken"]["value"] == "bearer pod-token"
+    assert "servingruntimes/distance-prediction/kserve-ovms" in double.objects
 
 
 def test_an_invalid_object_is_refused_with_the_schema_error(crds):
