@@ -83,8 +83,10 @@ class KubeApiDouble:
         ready_after: int = 2,
         url: bool = True,
         tls: tuple[Path, Path] | None = None,
+        tokens: tuple[str, ...] = (TOKEN,),
     ) -> None:
         self.report_url = url
+        self.tokens = tokens
         self.crds = crds
         self.outcome = outcome
         self.ready_after = ready_after
@@ -148,7 +150,7 @@ class KubeApiDouble:
                 request = Request(self.command, url.path, query, self.headers.get("Content-Type"))
                 double.requests.append(request)
                 try:
-                    double.check_token(self.headers.get("Authorization"))
+                    double.check_token(self.headers.get("Authorization"), double.tokens)
                     if _flag(query, "watch"):
                         self._stream(double.watch(request))
                     else:
@@ -164,10 +166,10 @@ class KubeApiDouble:
     # -- the API server's behaviour -------------------------------------------------------
 
     @staticmethod
-    def check_token(authorization: str | None) -> None:
+    def check_token(authorization: str | None, tokens: tuple[str, ...]) -> None:
         # The scheme is case-insensitive (the in-cluster loader sends "bearer <token>").
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or token != TOKEN:
+        if scheme.lower() != "bearer" or token not in tokens:
             raise _Refused(401, "Unauthorized", "Unauthorized")
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import sys
 import textwrap
@@ -89,6 +91,21 @@ def test_an_exec_plugin_kubeconfig_logs_in_with_the_plugins_token(
     assert connection.namespace == "braking"
     assert applied["metadata"]["managedFields"][0]["manager"] == "braking-distance"
     assert double.objects["servingruntimes/braking/kserve-ovms"]["kind"] == "ServingRuntime"
+
+
+def test_an_oidc_auth_provider_kubeconfig_sends_its_id_token(crds, tmp_path, monkeypatch, no_pod):
+    # What older `oc`/`kubectl` OIDC logins write: the id-token (a JWT) in the kubeconfig.
+    def part(claims: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+
+    id_token = ".".join(
+        [part({"alg": "RS256"}), part({"sub": "alice", "exp": 4_102_444_800}), "signature"]
+    )
+    user = {"auth-provider": {"name": "oidc", "config": {"id-token": id_token}}}
+    with KubeApiDouble(crds, tokens=(id_token,)) as double:
+        monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path, double.url, user))
+        _apply_runtime(connect(DeployConfig()))
+    assert "servingruntimes/braking/kserve-ovms" in double.objects
 
 
 def test_a_failing_exec_plugin_is_reported(crds, tmp_path, monkeypatch, no_pod):
