@@ -8,8 +8,8 @@ Objects are written with server-side apply under one field manager, so re-deploy
 idempotent PATCH, and a field dropped from the manifest is dropped from the object. Waiting
 is a watch: the API server pushes each change instead of being polled.
 
-The `kubernetes` package takes ~0.5 s to import; it is imported only when a connection is
-made, so `braking --help` does not pay for it.
+The `kubernetes` package takes a second or more to import (its generated models); it is
+imported only when a connection is made, so `braking --help` does not pay for it.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ class KubeClient:
                     plural,
                     field_selector=f"metadata.name={name}",
                     timeout_seconds=max(1, math.ceil(remaining)),
-                    _request_timeout=remaining + 5,
+                    _request_timeout=(10, remaining + 5),  # (connect, read) seconds
                 ):
                     if event["type"] == "DELETED":
                         last = {}
