@@ -293,34 +293,19 @@ class KubeApiDouble:
                 },
             }
         elif self.outcome == "fail":
-            obj["status"] = {
-                "observedGeneration": generation,
-                "conditions": [
-                    {
-                        "type": "Ready",
-                        "status": "False",
-                        "reason": "ModelLoadFailed",
-                        "message": "No version found for model in path",
-                    }
-                ],
-                "modelStatus": {
-                    "transitionStatus": "BlockedByFailedLoad",
-                    "states": {"activeModelState": "FailedToLoad"},
-                    "lastFailureInfo": {
-                        "reason": "ModelLoadFailed",
-                        "message": "No version found for model",
-                    },
+            obj["status"] = _not_ready(generation, "ModelLoadFailed", "No version found for model")
+            obj["status"]["modelStatus"] = {
+                "transitionStatus": "BlockedByFailedLoad",
+                "states": {"activeModelState": "FailedToLoad"},
+                "lastFailureInfo": {
+                    "reason": "ModelLoadFailed",
+                    "message": "No version found for model",
                 },
             }
         else:
-            obj["status"] = {
-                "observedGeneration": generation,
-                "conditions": [
-                    {
-                        "type": "Ready",
-                        "status": "False",
-                        "reason": "PredictorNotReady",
-                        "message": "0/1 replicas available",
-                    }
-                ],
-            }
+            obj["status"] = _not_ready(generation, "PredictorNotReady", "0/1 replicas available")
+
+
+def _not_ready(generation: int, reason: str, message: str) -> dict:
+    condition = {"type": "Ready", "status": "False", "reason": reason, "message": message}
+    return {"observedGeneration": generation, "conditions": [condition]}
