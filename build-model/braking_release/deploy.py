@@ -9,7 +9,6 @@ URL `.../v2/models/<name>` that clients and notebooks use unchanged on either ta
 
 from __future__ import annotations
 
-import copy
 import re
 import time
 from dataclasses import dataclass
@@ -20,7 +19,12 @@ import httpx
 
 from braking_model.model_dir import ModelDir
 from braking_release.config import DeployConfig
-from braking_release.kube import KubeApiError, KubeClient, connect
+from braking_release.kube import (
+    KubeApiError,
+    KubeClient,
+    KubeWaitTimeout,
+    connect,
+)
 from braking_release.manifests import (
     ISVC_API_VERSION,
     OVMS_REST_PORT,
@@ -155,21 +159,10 @@ def _ready_status(isvc: dict, generation: int | None) -> dict | None:
     return status if ready else None
 
 
-def _merge_patch(manifest: dict) -> dict:
-    """A merge patch keeps keys it is not given: null the storage form we do not use."""
-    patch = copy.deepcopy(manifest)
-    model = patch["spec"]["predictor"]["model"]
-    model.setdefault("storage", None)
-    model.setdefault("storageUri", None)
-    return patch
-
-
 def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | None) -> Deployment:
     connection = connect(config)
     namespace = connection.namespace
     kube = KubeClient(connection)
-    group_path = f"/apis/serving.kserve.io/{{}}/namespaces/{namespace}"
-    isvc_path = f"{group_path.format('v1beta1')}/inferenceservices"
     manifest = inference_service(
         config,
         namespace,
@@ -178,28 +171,17 @@ def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | No
     )
     try:
         if config.create_runtime:
-            runtime = serving_runtime(config, namespace)
-            kube.apply(f"{group_path.format('v1alpha1')}/servingruntimes", runtime)
-        if kube.get(f"{isvc_path}/{config.name}") is None:
-            isvc = kube.create(isvc_path, manifest)
-        else:
-            isvc = kube.merge_patch(f"{isvc_path}/{config.name}", _merge_patch(manifest))
+            kube.apply(serving_runtime(config, namespace), "servingruntimes")
+        isvc = kube.apply(manifest, "inferenceservices")
         generation = isvc.get("metadata", {}).get("generation")
-        last: dict = {}
-
-        def check() -> dict | None:
-            last["isvc"] = kube.get(f"{isvc_path}/{config.name}") or {}
-            return _ready_status(last["isvc"], generation)
-
-        status = _wait(
-            check,
+        status = kube.wait_for(
+            manifest,
+            "inferenceservices",
+            lambda current: _ready_status(current, generation),
             config.timeout_seconds,
-            config.poll_seconds,
-            lambda t: (
-                f"InferenceService {namespace}/{config.name} not Ready after {t:.0f} s: "
-                + _conditions(last.get("isvc", {}).get("status") or {})
-            ),
         )
+    except KubeWaitTimeout as timeout:
+        raise DeployError(f"{timeout}: {_conditions(timeout.last.get('status') or {})}") from None
     except KubeApiError as error:
         raise DeployError(f"{ISVC_API_VERSION} InferenceService {config.name}: {error}") from None
     finally:

@@ -1,30 +1,39 @@
-"""A minimal Kubernetes API client: enough to create, patch and watch custom resources.
+"""Kubernetes API access through the official `kubernetes` client.
 
 Credentials are found the way kubectl finds them: explicit settings first, then the pod's
-ServiceAccount (in-cluster), then the kubeconfig file (`$KUBECONFIG`, ~/.kube/config).
+ServiceAccount (in-cluster), then the kubeconfig (`$KUBECONFIG`, ~/.kube/config), which may
+log in through an exec plugin (`oc login` with OIDC, cloud CLIs) or an auth provider.
+
+Objects are written with server-side apply under one field manager, so re-deploying is one
+idempotent PATCH, and a field dropped from the manifest is dropped from the object. Waiting
+is a watch: the API server pushes each change instead of being polled.
+
+The `kubernetes` package takes a second or more to import (its generated models); it is
+imported only when a connection is made, so `braking --help` does not pay for it.
 """
 
 from __future__ import annotations
 
-import base64
+import json
+import logging
+import math
 import os
-import ssl
-import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-import yaml
-
-from braking_common.credentials import (
-    SERVICE_ACCOUNT_CA,
-    SERVICE_ACCOUNT_NAMESPACE,
-    SERVICE_ACCOUNT_TOKEN,
-    read_token_file,
-)
+from braking_common.credentials import SERVICE_ACCOUNT_DIR
 from braking_release.config import DeployConfig
 
-MERGE_PATCH = "application/merge-patch+json"
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+FIELD_MANAGER = "braking-distance"
+APPLY_PATCH = "application/apply-patch+yaml"
+T = TypeVar("T")
 
 
 class KubeConfigError(RuntimeError):
@@ -40,157 +49,214 @@ class KubeApiError(RuntimeError):
         self.reason = reason
 
 
+class KubeWaitTimeout(RuntimeError):
+    """The watched object did not reach the wanted state in time; `last` is its last state."""
+
+    def __init__(self, description: str, timeout: float, last: dict) -> None:
+        super().__init__(f"{description} not ready after {timeout:.0f} s")
+        self.last = last
+
+
 @dataclass(frozen=True)
 class KubeConnection:
-    """Where the API server is, how to trust it and how to authenticate."""
+    """A configured API client and the namespace to work in."""
 
-    api_url: str
+    api_client: ApiClient
     namespace: str
-    token: str | None = None
-    verify: ssl.SSLContext | bool = True
 
 
-def _ssl_context(
-    ca_file: str | None, ca_data: str | None, cert: tuple[str, str] | None = None
-) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=ca_file, cadata=ca_data)
-    if cert:
-        context.load_cert_chain(*cert)
-    return context
+def _explicit(config: DeployConfig) -> KubeConnection:
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    configuration.host = config.kube_api_url.rstrip("/")
+    if config.kube_token:
+        configuration.api_key = {"authorization": f"Bearer {config.kube_token}"}
+    if config.kube_ca_bundle:
+        configuration.ssl_ca_cert = str(config.kube_ca_bundle)
+    return KubeConnection(client.ApiClient(configuration), config.namespace or "default")
 
 
-def _from_kubeconfig(path: Path, context_name: str | None) -> KubeConnection:
-    kubeconfig = yaml.safe_load(path.read_text())
-    name = context_name or kubeconfig.get("current-context")
-    by_name = {
-        kind: {item["name"]: item[kind[:-1]] for item in kubeconfig.get(kind) or []}
-        for kind in ("contexts", "clusters", "users")
-    }
-    if name not in by_name["contexts"]:
-        raise KubeConfigError(f"context {name!r} not found in {path}")
-    context = by_name["contexts"][name]
-    cluster = by_name["clusters"][context["cluster"]]
-    user = by_name["users"].get(context.get("user"), {})
-    if "exec" in user or "auth-provider" in user:
+def _in_cluster(config: DeployConfig, account_dir: Path) -> KubeConnection:
+    from kubernetes import client
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+
+    configuration = client.Configuration()
+    loader = InClusterConfigLoader(str(account_dir / "token"), str(account_dir / "ca.crt"))
+    loader.load_and_set(configuration)  # re-reads the projected token as it rotates
+    if config.kube_token:
+        configuration.api_key = {"authorization": f"Bearer {config.kube_token}"}
+    namespace = config.namespace or (account_dir / "namespace").read_text().strip()
+    return KubeConnection(client.ApiClient(configuration), namespace)
+
+
+@contextmanager
+def _logged_errors() -> Iterator[list[str]]:
+    """Error messages logged (by the kubernetes client) while the block runs."""
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    messages: list[str] = []
+    handler = Collect(logging.ERROR)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)
+
+
+def _from_kubeconfig(config: DeployConfig) -> KubeConnection:
+    from kubernetes import client
+    from kubernetes import config as kube_config
+    from kubernetes.config.config_exception import ConfigException
+
+    # The client reads $KUBECONFIG once at import; resolve it now (several paths allowed).
+    paths = str(config.kubeconfig or os.environ.get("KUBECONFIG", "~/.kube/config"))
+    if not any(Path(p).expanduser().is_file() for p in paths.split(os.pathsep) if p):
         raise KubeConfigError(
-            f"user {context.get('user')!r} in {path} uses an exec/auth-provider plugin; "
-            "log in with a token (`oc login --token ...`) or set BRAKING_DEPLOY_KUBE_TOKEN"
+            f"no Kubernetes credentials: not in a pod, no kubeconfig at {paths}; "
+            "log in (`oc login`) or set BRAKING_DEPLOY_KUBE_API_URL and BRAKING_DEPLOY_KUBE_TOKEN"
         )
-    verify: ssl.SSLContext | bool = True
-    ca_data = cluster.get("certificate-authority-data")
-    cert = None
-    with tempfile.TemporaryDirectory() as scratch:  # ssl loads client keys from files only
-        if "client-certificate-data" in user:
-            cert = (Path(scratch) / "client.crt", Path(scratch) / "client.key")
-            cert[0].write_bytes(base64.b64decode(user["client-certificate-data"]))
-            cert[1].write_bytes(base64.b64decode(user["client-key-data"]))
-        elif "client-certificate" in user:
-            cert = (user["client-certificate"], user["client-key"])
-        if cluster.get("insecure-skip-tls-verify"):
-            verify = False
-        elif ca_data or cluster.get("certificate-authority") or cert:
-            ca_pem = base64.b64decode(ca_data).decode() if ca_data else None
-            verify = _ssl_context(
-                cluster.get("certificate-authority"),
-                ca_pem,
-                tuple(map(str, cert)) if cert else None,
-            )
-    token = user.get("token")
-    if token is None and user.get("tokenFile"):
-        token = read_token_file(user["tokenFile"])
-    return KubeConnection(
-        api_url=cluster["server"].rstrip("/"),
-        namespace=context.get("namespace", "default"),
-        token=token,
-        verify=verify,
-    )
+    try:
+        contexts, active = kube_config.list_kube_config_contexts(paths)
+        wanted = config.kube_context or active["name"]
+        context = next((c for c in contexts if c["name"] == wanted), None)
+        if context is None:
+            raise KubeConfigError(f"context {wanted!r} not found in {paths}")
+        configuration = client.Configuration()
+        # Runs exec plugins and auth providers, as kubectl does; the client only logs a
+        # failing plugin and goes on without credentials, so catch that log line.
+        with _logged_errors() as errors:
+            kube_config.load_kube_config(paths, wanted, client_configuration=configuration)
+    except ConfigException as error:
+        raise KubeConfigError(f"kubeconfig {paths}: {error}") from None
+    if errors:
+        raise KubeConfigError(f"kubeconfig {paths}, context {wanted!r}: {errors[-1]}")
+    if config.kube_token:
+        configuration.api_key = {"authorization": f"Bearer {config.kube_token}"}
+    namespace = config.namespace or context["context"].get("namespace") or "default"
+    return KubeConnection(client.ApiClient(configuration), namespace)
 
 
-def connect(config: DeployConfig) -> KubeConnection:
+def connect(config: DeployConfig, account_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConnection:
     """Resolve the API server and credentials from the settings, the pod, or kubeconfig."""
     if config.kube_api_url:
-        verify = _ssl_context(str(config.kube_ca_bundle), None) if config.kube_ca_bundle else True
-        return KubeConnection(
-            config.kube_api_url.rstrip("/"),
-            config.namespace or "default",
-            config.kube_token,
-            verify,
-        )
-    host = os.environ.get("KUBERNETES_SERVICE_HOST")
-    token_file = SERVICE_ACCOUNT_TOKEN
-    if host and token_file.is_file():
-        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        namespace = SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
-        return KubeConnection(
-            f"https://{host}:{port}",
-            config.namespace or namespace,
-            config.kube_token or read_token_file(token_file),
-            _ssl_context(str(SERVICE_ACCOUNT_CA), None),
-        )
-    path = (
-        config.kubeconfig
-        or Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]).expanduser()
+        return _explicit(config)
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and (account_dir / "token").is_file():
+        return _in_cluster(config, account_dir)
+    return _from_kubeconfig(config)
+
+
+def _api_error(error: Exception) -> KubeApiError:
+    """The API server's Status (reason, message) or the transport failure, in one line."""
+    from kubernetes.client.exceptions import ApiException
+
+    if not isinstance(error, ApiException):
+        return KubeApiError(0, "Unreachable", str(error))
+    try:
+        status = json.loads(error.body or "{}")
+    except ValueError:
+        status = {}
+    return KubeApiError(
+        error.status or 0,
+        status.get("reason") or error.reason or "",
+        status.get("message") or str(error.body or ""),
     )
-    if not path.is_file():
-        raise KubeConfigError(
-            "no Kubernetes credentials: not in a pod, no kubeconfig at "
-            f"{path}; set BRAKING_DEPLOY_KUBE_API_URL and BRAKING_DEPLOY_KUBE_TOKEN or log in"
-        )
-    connection = _from_kubeconfig(path, config.kube_context)
-    overrides = {"namespace": config.namespace, "token": config.kube_token}
-    return KubeConnection(
-        **{**connection.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
-    )
+
+
+def _group_version(manifest: dict) -> tuple[str, str]:
+    group, _, version = manifest["apiVersion"].rpartition("/")
+    return group, version
 
 
 class KubeClient:
-    """JSON calls to the API server; errors become KubeApiError with the server's message."""
+    """Server-side apply and watch for namespaced custom resources."""
 
-    def __init__(self, connection: KubeConnection, timeout: float = 30.0) -> None:
+    def __init__(self, connection: KubeConnection, field_manager: str = FIELD_MANAGER) -> None:
+        from kubernetes import client
+
         self.connection = connection
-        headers = {"Accept": "application/json", "User-Agent": "braking-distance/serving"}
-        if connection.token:
-            headers["Authorization"] = f"Bearer {connection.token}"
-        self._http = httpx.Client(
-            base_url=connection.api_url, headers=headers, verify=connection.verify, timeout=timeout
-        )
+        self.field_manager = field_manager
+        self._api = client.CustomObjectsApi(connection.api_client)
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._http.close()
+        """Close the client's connection pool."""
+        self.connection.api_client.close()
 
-    def _call(self, method: str, path: str, body: dict | None = None, content_type: str = ""):
-        headers = {"Content-Type": content_type or "application/json"} if body is not None else {}
-        response = self._http.request(method, path, json=body, headers=headers)
-        if response.status_code >= 400:
-            try:
-                status = response.json()
-                reason, message = status.get("reason", ""), status.get("message", response.text)
-            except ValueError:
-                reason, message = response.reason_phrase, response.text
-            raise KubeApiError(response.status_code, reason, message)
-        return response.json()
-
-    def get(self, path: str) -> dict | None:
-        """The object at `path`, or None when it does not exist."""
+    def apply(self, manifest: dict, plural: str) -> dict:
+        """Server-side apply `manifest` (force: this manager owns the fields it sets)."""
+        group, version = _group_version(manifest)
+        name = manifest["metadata"]["name"]
+        namespace = manifest["metadata"].get("namespace") or self.connection.namespace
+        # CustomObjectsApi.patch_* always sends merge-patch; apply needs its own content type.
         try:
-            return self._call("GET", path)
-        except KubeApiError as error:
-            if error.status == 404:
-                return None
-            raise
+            return self.connection.api_client.call_api(
+                f"/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}",
+                "PATCH",
+                query_params=[("fieldManager", self.field_manager), ("force", True)],
+                header_params={"Content-Type": APPLY_PATCH, "Accept": "application/json"},
+                body=manifest,
+                response_type="object",
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+            )
+        except _client_errors() as error:
+            raise _api_error(error) from None
 
-    def create(self, collection_path: str, body: dict) -> dict:
-        """POST `body` to the collection at `collection_path`; returns the created object."""
-        return self._call("POST", collection_path, body)
+    def wait_for(
+        self,
+        manifest: dict,
+        plural: str,
+        ready: Callable[[dict], T | None],
+        timeout: float,
+    ) -> T:
+        """Watch the object until `ready(object)` returns a value; KubeWaitTimeout otherwise.
 
-    def merge_patch(self, path: str, body: dict) -> dict:
-        """Apply a JSON merge patch to the object at `path`; returns the patched object."""
-        return self._call("PATCH", path, body, MERGE_PATCH)
+        `ready` may raise to stop early on a terminal failure.
+        """
+        from kubernetes import watch
 
-    def apply(self, collection_path: str, manifest: dict) -> tuple[dict, bool]:
-        """Create the object, or merge-patch it when it exists; returns (object, created)."""
-        path = f"{collection_path}/{manifest['metadata']['name']}"
-        if self.get(path) is None:
-            return self.create(collection_path, manifest), True
-        return self.merge_patch(path, manifest), False
+        group, version = _group_version(manifest)
+        name = manifest["metadata"]["name"]
+        namespace = manifest["metadata"].get("namespace") or self.connection.namespace
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while (remaining := deadline - time.monotonic()) > 0:
+            watcher = watch.Watch()
+            try:
+                # Without a resourceVersion the server first sends the current state (ADDED).
+                for event in watcher.stream(
+                    self._api.list_namespaced_custom_object,
+                    group,
+                    version,
+                    namespace,
+                    plural,
+                    field_selector=f"metadata.name={name}",
+                    timeout_seconds=max(1, math.ceil(remaining)),
+                    _request_timeout=(10, remaining + 5),  # (connect, read) seconds
+                ):
+                    if event["type"] == "DELETED":
+                        last = {}
+                        continue
+                    last = event["object"]
+                    result = ready(last)
+                    if result is not None:
+                        return result
+                    if time.monotonic() >= deadline:
+                        break
+            except _client_errors() as error:
+                raise _api_error(error) from None
+            finally:
+                watcher.stop()
+        raise KubeWaitTimeout(f"{manifest['kind']} {namespace}/{name}", timeout, last)
+
+
+def _client_errors() -> tuple[type[Exception], ...]:
+    """Errors of the client or its transport (as opposed to those of a caller's `ready`)."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    return ApiException, HTTPError

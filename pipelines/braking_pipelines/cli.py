@@ -16,6 +16,7 @@ from braking_pipelines.cli_options import (
     Params,
     Rows,
     Seed,
+    Sets,
     Shards,
     load_pipeline_config,
     pipeline_app,
@@ -33,11 +34,12 @@ def compile_command(
     ),
     config_file: ConfigFile = None,
     image: Image = None,
+    sets: Sets = None,
 ) -> None:
     """Compile the pipeline to KFP IR YAML (same config -> byte-identical file)."""
     from braking_pipelines.pipeline import compile_pipeline
 
-    config = load_pipeline_config(config_file, base_image=image)
+    config = load_pipeline_config(config_file, sets, base_image=image)
     compile_pipeline(config, output)
     typer.echo(f"Compiled pipeline {config.name!r} (image {config.base_image}) to {output}")
 

@@ -18,6 +18,7 @@ from braking_pipelines.cli_options import (
     Params,
     Rows,
     Seed,
+    Sets,
     Shards,
     load_pipeline_config,
     pipeline_app,
@@ -81,9 +82,9 @@ def _dspa_config(**overrides: Any) -> DspaConfig:
 
 
 def _remote_settings(
-    config_file, image, host, token, token_file, namespace, ca_bundle, experiment
+    config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
 ) -> tuple[PipelineConfig, DspaConfig]:
-    config = load_pipeline_config(config_file, base_image=image)
+    config = load_pipeline_config(config_file, sets, base_image=image)
     dspa = _dspa_config(
         host=host,
         token=token,
@@ -134,6 +135,7 @@ def submit_command(
     experiment: Experiment = None,
     config_file: ConfigFile = None,
     image: Image = None,
+    sets: Sets = None,
     package: Package = None,
 ) -> None:
     """Upload the pipeline (or a new version of it) and start a run on the DSPA."""
@@ -141,7 +143,7 @@ def submit_command(
     from braking_pipelines.pipeline import DESCRIPTION
 
     config, dspa = _remote_settings(
-        config_file, image, host, token, token_file, namespace, ca_bundle, experiment
+        config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
     )
     arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
     name = run_name or f"{config.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
@@ -183,6 +185,7 @@ def schedule_command(
     experiment: Experiment = None,
     config_file: ConfigFile = None,
     image: Image = None,
+    sets: Sets = None,
     package: Package = None,
 ) -> None:
     """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA."""
@@ -195,7 +198,7 @@ def schedule_command(
     except CronError as exc:
         raise fail(str(exc)) from exc
     config, dspa = _remote_settings(
-        config_file, image, host, token, token_file, namespace, ca_bundle, experiment
+        config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
     )
     arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
     name = job_name or f"{config.name}-scheduled"

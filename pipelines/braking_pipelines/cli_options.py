@@ -37,6 +37,15 @@ Image = Annotated[
         envvar=f"{PIPELINE_ENV}BASE_IMAGE",
     ),
 ]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="PipelineConfig field FIELD=VALUE (YAML value, repeatable), over --config and env: "
+        "--set kfp_backend=2.5, --set pods.node_selector='{node-role.kubernetes.io/ml: \"\"}', "
+        "--set pods.timeouts.tune_shard=3600.",
+    ),
+]
 Params = Annotated[
     list[str] | None,
     typer.Option(
@@ -52,14 +61,17 @@ Shards = Annotated[
 ]
 
 
-def load_pipeline_config(config_file: Path | None, **overrides: Any) -> PipelineConfig:
-    """PipelineConfig from the YAML file and the given flags; exits 2 naming a bad field."""
+def load_pipeline_config(
+    config_file: Path | None, sets: list[str] | None = None, **overrides: Any
+) -> PipelineConfig:
+    """PipelineConfig from the YAML file, `--set` pairs and the given flags; exits 2 naming
+    a bad field."""
     from pydantic import ValidationError
 
     from braking_pipelines.config import PipelineConfig
 
     try:
-        return PipelineConfig.from_yaml(config_file, **overrides)
+        return PipelineConfig.from_yaml(config_file, sets, **overrides)
     except (ValidationError, ValueError) as exc:
         raise fail(f"pipeline config: {exc}") from exc
 

@@ -78,21 +78,29 @@ def select_best(
     metrics: Output[Metrics],
 ):
     """The best trial over every shard that meets the gate's safety limits (JSON)."""
-    import json
-
     import pandas as pd
 
-    from braking_model import gate, tune
+    from braking_pipelines.selection import record_best_trial
 
     tables = [pd.read_parquet(shard.path) for shard in trials]
-    best = tune.select_best(tables, gate.GateThresholds(**gate_thresholds))
-    merged = pd.concat(tables, ignore_index=True)  # ranked again by the training step
-    merged.to_parquet(all_trials.path, index=False)
-    with open(best_trial.path, "w") as stream:
-        json.dump(best.to_dict(), stream)
-    best_trial.metadata.update({"family": best.family, "mean_cv_rmse": best.mean_cv_rmse})
-    metrics.log_metric("best_mean_cv_rmse", best.mean_cv_rmse)
-    metrics.log_metric("trials", len(merged))
+    record_best_trial(tables, gate_thresholds, best_trial, all_trials, metrics)
+
+
+@component
+def select_best_of_one(
+    trials: Input[Dataset],
+    gate_thresholds: dict,
+    best_trial: Output[Artifact],
+    all_trials: Output[Dataset],
+    metrics: Output[Metrics],
+):
+    """`select_best` for one search task (backends without `dsl.Collected` artifacts)."""
+    import pandas as pd
+
+    from braking_pipelines.selection import record_best_trial
+
+    tables = [pd.read_parquet(trials.path)]
+    record_best_trial(tables, gate_thresholds, best_trial, all_trials, metrics)
 
 
 @component

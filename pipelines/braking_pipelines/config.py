@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from braking_common.credentials import SERVICE_ACCOUNT_TOKEN, SERVICE_CA_BUNDLE, read_token_file
@@ -34,6 +34,77 @@ S3_CONNECTION_KEYS = (
     "AWS_S3_BUCKET",
     "AWS_S3_ENDPOINT",
 )
+
+
+# The pipeline's steps, in order: the component names, which are also the keys of per-step
+# settings such as `pods.timeouts`.
+STEPS = (
+    "generate_data",
+    "split_data",
+    "plan_shards",
+    "tune_shard",
+    "select_best",
+    "train_model",
+    "validate_model",
+    "register_model",
+    "deploy_model",
+    "smoke_test",
+)
+# Oldest KFP backend each compile mode runs on (see pipelines/README.md, "Backends").
+# 2.15: everything. 2.5: no `optional` field on Secret env vars (kubeflow/pipelines#12495).
+# 2.0: additionally no dsl.Collected artifact fan-in (kubeflow/pipelines#11725).
+KfpBackend = Literal["2.15", "2.5", "2.0"]
+
+
+class Toleration(BaseModel):
+    """A Kubernetes toleration of every step's pod."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoExecute", "NoSchedule", "PreferNoSchedule"] | None = None
+    toleration_seconds: int | None = Field(None, ge=0)
+
+
+class PodSettings(BaseModel):
+    """Scheduling and metadata of the steps' pods (kfp-kubernetes); empty = cluster defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="Node labels every step's pod must match."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, description="Taints every step's pod tolerates."
+    )
+    image_pull_secrets: list[str] = Field(
+        default_factory=list, description="Secrets to pull a private step image with."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of every pod.")
+    timeouts: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-step timeout in seconds (activeDeadlineSeconds), by step name.",
+    )
+
+    @field_validator("node_selector", "labels", mode="before")
+    @classmethod
+    def _label_values_as_text(cls, labels: Any) -> Any:
+        # `--set pods.labels.cost-center=42` parses 42 as YAML; a label value is text.
+        if not isinstance(labels, dict):
+            return labels
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in labels.items()}
+
+    @field_validator("timeouts")
+    @classmethod
+    def _known_steps(cls, timeouts: dict[str, int]) -> dict[str, int]:
+        for step, seconds in timeouts.items():
+            if step not in STEPS:
+                raise ValueError(f"timeouts: got step {step!r}, expected one of {', '.join(STEPS)}")
+            if seconds < 1:
+                raise ValueError(f"timeouts.{step}: got {seconds}, expected seconds >= 1")
+        return timeouts
 
 
 class Resources(BaseModel):
@@ -99,11 +170,55 @@ class PipelineConfig(BaseSettings):
         "the step uses the run's service-account token (pipeline-runner-dspa).",
     )
     registry_token_key: str = Field("token", description="Key of the token in that Secret.")
+    pods: PodSettings = Field(
+        default_factory=PodSettings,
+        description="Pod settings of every step (JSON in env): node_selector, tolerations, "
+        "image_pull_secrets, labels, timeouts by step name; empty = cluster defaults.",
+    )
+    kfp_backend: KfpBackend = Field(
+        "2.15",
+        description="Oldest KFP backend the compiled pipeline must run on: 2.15 (DSP with the "
+        "`optional` Secret field), 2.5 (DSP 2.14-2.16), 2.0 (DSP 2.0-2.13, one tuning task).",
+    )
+
+    @field_validator("kfp_backend", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, float) else value  # YAML reads 2.5 as a number
 
     @classmethod
-    def from_yaml(cls, path: Path | None, **overrides: Any) -> PipelineConfig:
-        """Settings from a YAML file (optional), env vars, then explicit overrides."""
-        return cls(**{**_load_yaml(path), **_drop_none(overrides)})
+    def from_yaml(
+        cls, path: Path | None, sets: list[str] | None = None, **overrides: Any
+    ) -> PipelineConfig:
+        """Settings from a YAML file (optional), `--set FIELD=VALUE` pairs and explicit
+        overrides, over env vars."""
+        merged = _deep_merge(_load_yaml(path), parse_sets(sets or []))
+        return cls(**_deep_merge(merged, _drop_none(overrides)))
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """`pods.node_selector.disktype=ssd` style pairs as nested settings (values are YAML)."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        path, separator, text = pair.partition("=")
+        keys = path.strip().split(".")
+        if not separator or not all(keys):
+            raise ValueError(f"--set {pair!r}: expected FIELD=VALUE, e.g. pods.labels.team=ml")
+        nested: Any = yaml.safe_load(text) if text.strip() else ""
+        for key in reversed(keys):
+            nested = {key: nested}
+        result = _deep_merge(result, nested)
+    return result
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 class DspaConfig(BaseSettings):

@@ -17,7 +17,8 @@ from kfp.dsl.python_component import PythonComponent
 
 from braking_model.config import TrainConfig
 from braking_pipelines import components
-from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
+from braking_pipelines.config import S3_CONNECTION_KEYS, STEPS, PipelineConfig
+from braking_pipelines.platform import apply_pod_settings, drop_optional_secret_fields
 
 DESCRIPTION = (
     "Automated braking: simulate sensor data, tune and train a scikit-learn regressor, "
@@ -26,19 +27,7 @@ DESCRIPTION = (
 # Env var the registration step reads its bearer token from (the registry library's name).
 REGISTRY_TOKEN_ENV = "BRAKING_REGISTRATION_TOKEN"
 
-
-STEPS = (
-    "generate_data",
-    "split_data",
-    "plan_shards",
-    "tune_shard",
-    "select_best",
-    "train_model",
-    "validate_model",
-    "register_model",
-    "deploy_model",
-    "smoke_test",
-)
+__all__ = ["STEPS", "build_pipeline", "compile_pipeline", "parse_arguments"]
 # The registration step reads the data connection under the registry library's names.
 REGISTRY_S3_ENV = {
     "AWS_S3_BUCKET": "BRAKING_REGISTRATION_S3_BUCKET",
@@ -54,10 +43,24 @@ def with_image(step: PythonComponent, image: str) -> PythonComponent:
     return dsl.component(step.python_func, base_image=image, install_kfp_package=False)
 
 
+def configured(step: PythonComponent, name: str, config: PipelineConfig):
+    """`step` on the configured image, whose tasks get the configured pod settings."""
+    built = with_image(step, config.base_image)
+
+    def task(**inputs: Any) -> dsl.PipelineTask:
+        created = built(**inputs)
+        apply_pod_settings(created, name, config.pods)
+        return created
+
+    return task
+
+
 def build_pipeline(config: PipelineConfig | None = None) -> graph_component.GraphComponent:
     """The pipeline compiled, run locally and submitted by this package."""
     config = config or PipelineConfig()
-    step = {name: with_image(getattr(components, name), config.base_image) for name in STEPS}
+    step = {name: configured(getattr(components, name), name, config) for name in STEPS}
+    if config.kfp_backend == "2.0":
+        step["select_best"] = configured(components.select_best_of_one, "select_best", config)
     train_defaults = TrainConfig.model_fields
 
     @dsl.pipeline(name=config.name, description=DESCRIPTION, pipeline_root=config.pipeline_root)
@@ -79,24 +82,9 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
         split = step["split_data"](dataset=data.outputs["dataset"], test_fraction=test_fraction)
         split.set_display_name("Split by time")
 
-        plan = step["plan_shards"](shard_count=tuning_shards)
-        plan.set_display_name("Plan search shards")
-        with dsl.ParallelFor(
-            plan.output, parallelism=config.max_parallel_shards, name="search-shards"
-        ) as shard_index:
-            shard = step["tune_shard"](
-                train=split.outputs["train"],
-                shard_index=shard_index,
-                shard_count=tuning_shards,
-                search_iterations=search_iterations,
-                cv_folds=cv_folds,
-                seed=seed,
-            )
-            _as_training(shard.set_display_name("Tune search shard"), config)
-
-        best = step["select_best"](
-            trials=dsl.Collected(shard.outputs["trials"]), gate_thresholds=gate_thresholds
-        )
+        search = {"search_iterations": search_iterations, "cv_folds": cv_folds}
+        trials = _search(step, config, split.outputs["train"], tuning_shards, seed, **search)
+        best = step["select_best"](trials=trials, gate_thresholds=gate_thresholds)
         best.set_display_name("Select best trial")
 
         trained = step["train_model"](
@@ -124,12 +112,13 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             )
             _as_service_call(registered.set_display_name("Register model"), config)
-            kubernetes.use_secret_as_env(
-                registered,
-                secret_name=config.registry_token_secret,
-                secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
-                optional=True,
-            )
+            if config.kfp_backend == "2.15":  # older drivers reject `optional` Secrets
+                kubernetes.use_secret_as_env(
+                    registered,
+                    secret_name=config.registry_token_secret,
+                    secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
+                    optional=True,
+                )
             kubernetes.use_secret_as_env(
                 registered,
                 secret_name=config.s3_connection_secret,
@@ -163,6 +152,8 @@ def compile_pipeline(config: PipelineConfig, output: Path) -> Path:
     """Write the pipeline's IR YAML to `output`; the same config gives the same bytes."""
     output.parent.mkdir(parents=True, exist_ok=True)
     compiler.Compiler().compile(build_pipeline(config), str(output))
+    if config.kfp_backend != "2.15":
+        drop_optional_secret_fields(output)
     return output
 
 
@@ -198,6 +189,25 @@ _PARAMETER_TYPES = {
     "Dict": dict,
     "List": list,
 }
+
+
+def _search(step: dict, config: PipelineConfig, train, shards, seed, **search: Any):
+    """The hyperparameter search; returns the trial tables for `select_best`."""
+    if config.kfp_backend == "2.0":
+        # Backends before KFP 2.5 cannot fan artifacts in: one task searches every candidate.
+        task = step["tune_shard"](train=train, shard_index=0, shard_count=1, seed=seed, **search)
+        _as_training(task.set_display_name("Tune all candidates"), config)
+        return task.outputs["trials"]
+    plan = step["plan_shards"](shard_count=shards)
+    plan.set_display_name("Plan search shards")
+    with dsl.ParallelFor(
+        plan.output, parallelism=config.max_parallel_shards, name="search-shards"
+    ) as shard_index:
+        shard = step["tune_shard"](
+            train=train, shard_index=shard_index, shard_count=shards, seed=seed, **search
+        )
+        _as_training(shard.set_display_name("Tune search shard"), config)
+    return dsl.Collected(shard.outputs["trials"])
 
 
 def _as_training(task: dsl.PipelineTask, config: PipelineConfig) -> None:

@@ -12,7 +12,7 @@ from crd_schema import CrdSchemas
 from k8s_tools import K8sTools, ToolFailed
 from manifest_validation import ManifestValidator, load_documents
 
-OVERLAYS = ["development", "production"]
+OVERLAYS = ["default", "development", "production"]
 REGISTRY_NAMESPACE = "rhoai-model-registries"
 REGISTRY_DATABASE_KINDS = {"Deployment", "Service", "PersistentVolumeClaim"}
 
@@ -78,6 +78,7 @@ def test_dspa_takes_storage_from_the_overlay_settings(
     assert dspa["metadata"]["name"] == "dspa"  # the name OpenShift AI workbenches look for
     assert spec["dspVersion"] == "v2"
     assert spec["apiServer"]["cacheEnabled"] is True
+    assert spec["podToPodTLS"] is True, "set explicitly, not left to the operator's default"
     assert spec["persistenceAgent"]["deploy"] is True
     assert spec["scheduledWorkflow"]["cronScheduleTimezone"] == wanted["CRON_TIMEZONE"]
     assert spec["database"]["mariaDB"]["pvcSize"] == wanted["PIPELINE_DB_SIZE"]
@@ -91,6 +92,25 @@ def test_dspa_takes_storage_from_the_overlay_settings(
         "accessKey": "AWS_ACCESS_KEY_ID",
         "secretKey": "AWS_SECRET_ACCESS_KEY",
     }
+
+
+def test_the_default_overlay_is_the_planned_pipeline_server(
+    k8s_tools: K8sTools, pipeline_server: Path, validator: ManifestValidator
+) -> None:
+    docs = render(k8s_tools, pipeline_server / "overlays" / "default")
+    validator.validate_all(docs)
+    dspa = one(docs, "DataSciencePipelinesApplication")
+    spec = dspa["spec"]
+    assert dspa["metadata"]["namespace"] == "distance-prediction"
+    assert spec["dspVersion"] == "v2"
+    assert (spec["apiServer"]["enableOauth"], spec["apiServer"]["cacheEnabled"]) == (True, True)
+    assert spec["database"]["mariaDB"]["deploy"] is True
+    assert spec["database"]["mariaDB"]["pvcSize"] == "10Gi"
+    assert spec["objectStorage"]["externalStorage"]["bucket"] == "pipeline-artifacts"
+    assert "minio" not in spec["objectStorage"], "external S3, not an operator-deployed MinIO"
+    assert spec["persistenceAgent"] == {"deploy": True, "numWorkers": 2}
+    assert spec["scheduledWorkflow"] == {"deploy": True, "cronScheduleTimezone": "UTC"}
+    assert spec["podToPodTLS"] is True
 
 
 def test_project_objects_live_in_the_overlay_namespace(
@@ -241,7 +261,11 @@ def test_no_namespace_or_host_is_repeated_across_files(
     for value in values:
         holders = [p.relative_to(pipeline_server) for p in files if value in p.read_text()]
         holders = [p for p in holders if p.suffix != ".md"]  # the README may quote examples
-        assert len(holders) == 1, f"{value!r} is written in {holders}"
+        # Environments may share a value (the same S3), but each writes it once, and only in
+        # its own overlay.
+        own = [p for p in holders if p.parts[:2] == ("overlays", overlay_name)]
+        assert len(own) == 1, f"{value!r} is written in {holders}"
+        assert all(p.parts[0] == "overlays" for p in holders), f"{value!r} is in {holders}"
 
 
 def test_connections_render_as_dashboard_data_connections(

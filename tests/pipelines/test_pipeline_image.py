@@ -13,7 +13,10 @@ def test_image_copies_every_package_folder_and_installs_the_project(repo_root):
     pyproject = tomllib.loads((repo_root / "pyproject.toml").read_text())
     copied = set(re.findall(r"^COPY \S+ ([\w.-]+)/ ", containerfile, flags=re.MULTILINE))
     assert set(pyproject["tool"]["setuptools"]["packages"]["find"]["where"]) <= copied
-    assert re.search(r"^RUN pip install .*-c requirements\.lock \.", containerfile, re.MULTILINE)
+    assert re.search(r"^RUN sh image-install\.sh$", containerfile, re.MULTILINE)
+    steps = (repo_root / "image-install.sh").read_text()
+    install = r"^\$\{PIP_INSTALL:-pip install --no-cache-dir\} -c requirements\.lock \.$"
+    assert re.search(install, steps, re.MULTILINE)
 
 
 def test_images_are_pinned_and_the_container_is_not_root(repo_root):

@@ -24,7 +24,7 @@ def hook(render: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
         d for d in docs if d["kind"] == "Notebook" and d["metadata"]["name"] == "build-model"
     )
     (container,) = notebook["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
     return {"command": container["lifecycle"]["postStart"]["exec"]["command"], "env": env}
 
 

@@ -15,6 +15,7 @@ VALUE_SETS = {
     "defaults": (),
     "openshift-ai-3": ("openshift-ai-3.yaml",),
     "oauth-wheel-bootstrap": ("oauth-wheel-bootstrap.yaml",),
+    "cluster-services": ("cluster-services.yaml",),
 }
 Render = Callable[..., list[dict[str, Any]]]
 WEBHOOK_VOLUMES = {"oauth-config", "oauth-client", "tls-certificates", "kube-rbac-proxy-config"}
@@ -74,7 +75,11 @@ def test_each_workbench_is_shaped_like_a_dashboard_workbench(
         ]
         assert main["workingDir"] == "/opt/app-root/src"
         mounts = {m["mountPath"]: m["name"] for m in main["volumeMounts"]}
-        assert mounts == {"/opt/app-root/src": name, "/dev/shm": "shm"}
+        assert mounts.items() >= {"/opt/app-root/src": name, "/dev/shm": "shm"}.items()
+        assert all(
+            path.startswith("/opt/app-root/ca/")
+            for path in mounts.keys() - {"/opt/app-root/src", "/dev/shm"}
+        ), "besides its volume and shm a workbench mounts only CA bundles"
         pod = notebook["spec"]["template"]["spec"]
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert volumes[name]["persistentVolumeClaim"]["claimName"] == name
@@ -195,6 +200,10 @@ def test_bad_values_file_is_rejected_naming_the_field(
     [
         ("image.tagg=2025.1", "tagg"),
         ("auth=oauth", "/auth"),
+        ("auth=none", "/auth"),  # Jupyter without token or password holding S3 keys
+        ("modelRegistry.url=braking-registry:8080", "/modelRegistry/url"),
+        ("modelRegistry.url=https://registry.example.com:8443", "/modelRegistry/url"),
+        ("endpoint.url=https://host/v1/models/x", "/endpoint/url"),
         ("workbenches.Build_Model.enabled=true", "Build_Model"),
         ("workbenches.build-model.storage.size=big", "/workbenches/build-model/storage/size"),
         (

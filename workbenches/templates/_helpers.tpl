@@ -49,3 +49,81 @@ else
 fi
 exit 0
 {{- end }}
+
+{{/* The CA ConfigMaps to mount, by service: {"registry": {configMap, key, dir}, ...}. */}}
+{{- define "workbenches.caBundles" -}}
+{{- $result := dict }}
+{{- with .Values.modelRegistry.caConfigMap }}
+{{- $_ := set $result "registry" (dict "configMap" . "key" $.Values.modelRegistry.caKey "dir" "/opt/app-root/ca/registry") }}
+{{- end }}
+{{- with .Values.endpoint.caConfigMap }}
+{{- $_ := set $result "endpoint" (dict "configMap" . "key" $.Values.endpoint.caKey "dir" "/opt/app-root/ca/endpoint") }}
+{{- end }}
+{{- toJson $result }}
+{{- end }}
+
+{{/*
+Env vars that point the notebooks and `braking` at the project's services. Tokens are the
+workbench's service-account token, never a value; S3 keys come from the connection Secret.
+*/}}
+{{- define "workbenches.serviceEnv" -}}
+{{- $token := "/var/run/secrets/kubernetes.io/serviceaccount/token" }}
+{{- if .Values.pipelineServer.setEnv }}
+- name: BRAKING_DSPA_HOST
+  value: {{ printf "https://ds-pipeline-%s.%s.svc.cluster.local:8443" .Values.pipelineServer.name .Release.Namespace }}
+- name: BRAKING_DSPA_NAMESPACE
+  value: {{ .Release.Namespace }}
+{{- with .Values.pipelineServer.image }}
+- name: BRAKING_PIPELINE_BASE_IMAGE
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.modelRegistry }}
+{{- if .url }}
+- name: BRAKING_REGISTRATION_REGISTRY_URL
+  value: {{ printf "%s:%v" (trimSuffix "/" .url) .port | quote }}
+- name: BRAKING_REGISTRATION_IS_SECURE
+  value: {{ .tls | quote }}
+{{- if .tls }}
+- name: BRAKING_REGISTRATION_TOKEN_FILE
+  value: {{ $token }}
+{{- end }}
+{{- if .caConfigMap }}
+- name: BRAKING_REGISTRATION_CUSTOM_CA
+  value: /opt/app-root/ca/registry/ca.crt
+{{- end }}
+# pipelines submitted from here register and deploy with the same registry, on KServe
+- name: BRAKING_PIPELINE_REGISTRY_URL
+  value: {{ printf "%s:%v" (trimSuffix "/" .url) .port | quote }}
+- name: BRAKING_PIPELINE_DEPLOY_TARGET
+  value: kserve
+{{- end }}
+{{- end }}
+{{- with .Values.modelStorage.connection }}
+- name: BRAKING_REGISTRATION_STORAGE
+  value: s3
+- name: BRAKING_REGISTRATION_STORAGE_KEY
+  value: {{ . }}
+{{- range $setting, $key := dict "S3_BUCKET" "AWS_S3_BUCKET" "S3_ENDPOINT" "AWS_S3_ENDPOINT" "S3_REGION" "AWS_DEFAULT_REGION" }}
+- name: BRAKING_REGISTRATION_{{ $setting }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.modelStorage.connection }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- with .Values.endpoint }}
+{{- if .url }}
+- name: BRAKING_PREDICT_URL
+  value: {{ .url | quote }}
+{{- if .auth }}
+- name: BRAKING_PREDICT_TOKEN_FILE
+  value: {{ $token }}
+{{- end }}
+{{- if .caConfigMap }}
+- name: BRAKING_PREDICT_CA_BUNDLE
+  value: /opt/app-root/ca/endpoint/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import yaml
 from crd_schema import CrdSchemas
 from serving_fixtures import MODEL_NAME, random_features, running_server
 
@@ -55,23 +55,34 @@ def _kserve(double: KubeApiDouble, **settings) -> DeployConfig:
     return DeployConfig(**{**defaults, **settings})
 
 
-def test_creates_the_inference_service_and_waits_for_ready(crds, tmp_path):
+def _calls(double: KubeApiDouble) -> list[tuple[str, str, str | None]]:
+    return [(r.method, r.path, r.content_type) for r in double.requests]
+
+
+def test_applies_the_inference_service_and_watches_until_ready(crds, tmp_path):
     with KubeApiDouble(crds, ready_after=3) as double:
         deployment = deploy_model(tmp_path, _kserve(double), registered=Registered())
     assert deployment.url == (
         f"https://{MODEL_NAME}-braking.apps.example.test/v2/models/{MODEL_NAME}"
     )
     assert deployment.internal_url.startswith(f"http://{MODEL_NAME}-predictor.braking.svc")
-    methods = [(method, path) for method, path, _ in double.requests]
-    assert methods[:2] == [("GET", ISVC), ("POST", ISVC.rsplit("/", 1)[0])]
-    assert methods[2:] == [("GET", ISVC)] * 3  # polled until the controller made it Ready
+    apply, watch = double.requests
+    assert (apply.method, apply.path, apply.content_type) == (
+        "PATCH",
+        ISVC,
+        "application/apply-patch+yaml",
+    )
+    assert apply.query["fieldManager"] == "braking-distance"
+    assert (watch.method, watch.path) == ("GET", ISVC.rsplit("/", 1)[0])
+    assert watch.query["fieldSelector"] == f"metadata.name={MODEL_NAME}"
+    assert watch.query["watch"].lower() == "true"
     stored = double.objects[f"inferenceservices/braking/{MODEL_NAME}"]
     labels = stored["metadata"]["labels"]
     assert labels["modelregistry.opendatahub.io/model-version-id"] == "4"
     assert stored["spec"]["predictor"]["model"]["storage"]["key"] == "my-storage"
 
 
-def test_patches_an_existing_service_and_waits_for_the_new_generation(crds, tmp_path):
+def test_reapplying_changes_the_spec_and_waits_for_the_new_generation(crds, tmp_path):
     with KubeApiDouble(crds, ready_after=2) as double:
         deploy_model(tmp_path, _kserve(double))
         double.requests.clear()
@@ -81,14 +92,30 @@ def test_patches_an_existing_service_and_waits_for_the_new_generation(crds, tmp_
             "storage_uri": "s3://models/braking-distance",
         }
         deploy_model(tmp_path, _kserve(double, **settings))
-    assert double.requests[1] == ("PATCH", ISVC, "application/merge-patch+json")
-    # The first read after the patch still shows Ready for generation 1: it must not count.
-    assert [m for m, _, _ in double.requests[2:]] == ["GET", "GET"]
-    stored = double.objects[f"inferenceservices/braking/{MODEL_NAME}"]
+        stored = copy.deepcopy(double.objects[f"inferenceservices/braking/{MODEL_NAME}"])
+    assert [(m, c) for m, _, c in _calls(double)][:1] == [("PATCH", "application/apply-patch+yaml")]
+    assert [r.query.get("watch") for r in double.requests[1:]] == ["True"]
     assert stored["metadata"]["generation"] == 2
+    assert stored["status"]["observedGeneration"] == 2
     model = stored["spec"]["predictor"]["model"]
     assert model["storageUri"] == "s3://models/braking-distance"
-    assert "storage" not in model
+    assert "storage" not in model  # apply drops what the manifest no longer sets
+
+
+def test_the_previous_generations_ready_status_does_not_count(crds, tmp_path):
+    with KubeApiDouble(crds, ready_after=1) as double:
+        deploy_model(tmp_path, _kserve(double))
+        double.outcome = "never"  # the new spec never gets ready; the old status says Ready
+        with pytest.raises(DeployError, match="PredictorNotReady"):
+            deploy_model(tmp_path, _kserve(double, max_replicas=2, timeout_seconds=0.5))
+
+
+def test_an_unchanged_spec_is_ready_at_once(crds, tmp_path):
+    with KubeApiDouble(crds, ready_after=2) as double:
+        deploy_model(tmp_path, _kserve(double))
+        generation = double.objects[f"inferenceservices/braking/{MODEL_NAME}"]["metadata"]
+        deploy_model(tmp_path, _kserve(double))
+    assert generation["generation"] == 1
 
 
 def test_without_a_route_the_url_is_the_in_cluster_address(crds, tmp_path):
@@ -102,9 +129,9 @@ def test_without_a_route_the_url_is_the_in_cluster_address(crds, tmp_path):
 def test_timeout_reports_the_status_conditions(crds, tmp_path):
     double = KubeApiDouble(crds, outcome="never", ready_after=1)
     with double, pytest.raises(DeployError) as raised:
-        deploy_model(tmp_path, _kserve(double, timeout_seconds=0.3))
+        deploy_model(tmp_path, _kserve(double, timeout_seconds=0.5))
     message = str(raised.value)
-    assert f"braking/{MODEL_NAME} not Ready after" in message
+    assert f"InferenceService braking/{MODEL_NAME} not ready after" in message
     assert "Ready=False (PredictorNotReady: 0/1 replicas available)" in message
 
 
@@ -114,46 +141,21 @@ def test_a_failed_model_load_stops_the_wait_with_the_reason(crds, tmp_path):
         deploy_model(tmp_path, _kserve(double, timeout_seconds=60))
 
 
-def test_creates_the_serving_runtime_on_request(crds, tmp_path):
+def test_applies_the_serving_runtime_on_request(crds, tmp_path):
     with KubeApiDouble(crds) as double:
         deploy_model(tmp_path, _kserve(double, create_runtime=True))
     runtime = double.objects["servingruntimes/braking/kserve-ovms"]
     assert runtime["spec"]["supportedModelFormats"][0]["name"] == "onnx"
-    assert (
-        "POST",
-        "/apis/serving.kserve.io/v1alpha1/namespaces/braking/servingruntimes",
-        "application/json",
-    ) in double.requests
+    assert _calls(double)[0] == (
+        "PATCH",
+        "/apis/serving.kserve.io/v1alpha1/namespaces/braking/servingruntimes/kserve-ovms",
+        "application/apply-patch+yaml",
+    )
 
 
 def test_api_errors_are_reported(crds, tmp_path):
     with KubeApiDouble(crds) as double, pytest.raises(DeployError, match="401 Unauthorized"):
         deploy_model(tmp_path, _kserve(double, kube_token="wrong"))
-
-
-def test_credentials_from_a_kubeconfig(crds, tmp_path, monkeypatch):
-    with KubeApiDouble(crds) as double:
-        kubeconfig = tmp_path / "config"
-        kubeconfig.write_text(
-            yaml.safe_dump(
-                {
-                    "current-context": "dev",
-                    "contexts": [
-                        {
-                            "name": "dev",
-                            "context": {"cluster": "c", "user": "u", "namespace": "braking"},
-                        }
-                    ],
-                    "clusters": [{"name": "c", "cluster": {"server": double.url}}],
-                    "users": [{"name": "u", "user": {"token": TOKEN}}],
-                }
-            )
-        )
-        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-        config = _kserve(double, kube_api_url=None, kube_token=None, namespace=None)
-        deployment = deploy_model(tmp_path, config)
-    assert deployment.namespace == "braking"
 
 
 def test_local_deploy_loads_the_model_into_the_running_server(tmp_path, serving_model_dir):
