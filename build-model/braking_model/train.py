@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ONNX_FILE, JOBLIB_FILE, TRIALS_FILE = "model.onnx", "model.joblib", "trials.csv"
+# metrics.json key of model.onnx's SHA-256: registration refuses a model that changed since.
+ONNX_SHA256_KEY = "onnx_sha256"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def fit_and_export(
         "train_rows": len(train),
         "test_rows": len(test),
         "training_data_sha256": data_sha256,
+        ONNX_SHA256_KEY: sha256_of(output_dir / ONNX_FILE),
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,
     }

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from braking_release.config import DeployConfig
+from braking_release.config import BRAKING_RUNTIME, DeployConfig
 from braking_release.kube import KubeApiError, KubeClient, connect
 from braking_release.manifests import (
     ISVC_API_VERSION,
-    OVMS_REST_PORT,
     inference_service,
+    runtime_port,
     serving_runtime,
 )
 from braking_serving.repository import MODEL_FILE, add_to_repository
@@ -168,14 +168,13 @@ def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | No
     kube = KubeClient(connection)
     group_path = f"/apis/serving.kserve.io/{{}}/namespaces/{namespace}"
     isvc_path = f"{group_path.format('v1beta1')}/inferenceservices"
-    manifest = inference_service(
-        config,
-        namespace,
-        registered_model_id=getattr(registered, "registered_model_id", None),
-        model_version_id=getattr(registered, "model_version_id", None),
-    )
     try:
-        if config.create_runtime:
+        manifest = inference_service(config, namespace, registered=registered)
+    except ValueError as error:
+        raise DeployError(str(error)) from None
+    try:
+        # No OpenShift AI template makes the project's own runtime: the step applies it.
+        if config.create_runtime or config.runtime == BRAKING_RUNTIME:
             runtime = serving_runtime(config, namespace)
             kube.apply(f"{group_path.format('v1alpha1')}/servingruntimes", runtime)
         if kube.get(f"{isvc_path}/{config.name}") is None:
@@ -202,16 +201,26 @@ def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | No
         raise DeployError(f"{ISVC_API_VERSION} InferenceService {config.name}: {error}") from None
     finally:
         kube.close()
-    internal = (status.get("address") or {}).get("url")
-    # Raw deployments without an exposed route may report no URL at all: then the predictor
-    # Service, on OVMS's REST port (RHOAI's default headless Service has no port mapping).
-    default = f"http://{config.name}-predictor.{namespace}.svc.cluster.local:{OVMS_REST_PORT}"
-    url = (status.get("url") or internal or default).rstrip("/")
+    internal = _internal_url(config, namespace, status)
+    url = (status.get("url") or internal).rstrip("/")
     return Deployment(
         name=config.name,
         url=f"{url}/v2/models/{config.name}",
         target="kserve",
         version=getattr(registered, "version_name", None),
         namespace=namespace,
-        internal_url=f"{internal.rstrip('/')}/v2/models/{config.name}" if internal else None,
+        internal_url=f"{internal}/v2/models/{config.name}",
     )
+
+
+def _internal_url(config: DeployConfig, namespace: str, status: dict) -> str:
+    """Where pods in the cluster reach the model.
+
+    A RawDeployment's predictor Service is headless on OpenShift AI (no port mapping): callers
+    go to the pod on the runtime's own container port (OVMS REST 8888, braking-serving 8080).
+    """
+    if config.deployment_mode == "RawDeployment":
+        host = f"{config.name}-predictor.{namespace}.svc.cluster.local"
+        return f"http://{host}:{runtime_port(config)}"
+    address = (status.get("address") or {}).get("url")
+    return (address or f"http://{config.name}-predictor.{namespace}.svc.cluster.local").rstrip("/")

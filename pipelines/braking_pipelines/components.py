@@ -196,7 +196,8 @@ def deploy_model(
 
     version = RegisteredModelVersion(**registered.metadata)
     settings = deploy.DeployConfig(target=deploy_target, name=model_name)
-    return deploy.deploy_model(model.path, settings, registered=version).url
+    deployment = deploy.deploy_model(model.path, settings, registered=version)
+    return deployment.internal_url or deployment.url  # the smoke step runs in the cluster too
 
 
 @component

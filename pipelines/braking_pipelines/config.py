@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from braking_data.contract import MODEL_NAME
+from braking_release.config import PROJECT_IMAGE
 
 # The image built by the root Containerfile; pinned by tag, never `latest`.
-DEFAULT_BASE_IMAGE = "quay.io/braking-distance/braking-distance:0.1.0"
+DEFAULT_BASE_IMAGE = PROJECT_IMAGE
 
 # Where a pod (workbench, pipeline step) finds its own service-account token and the
 # OpenShift service-serving CA that signs in-cluster `*.svc` certificates.
@@ -92,7 +93,7 @@ class PipelineConfig(BaseSettings):
     )
     s3_connection_secret: str = Field(
         "model-storage",
-        description="Data connection Secret (AWS_* keys) given to register and deploy; "
+        description="Data connection Secret (AWS_* keys) the register step uploads to; "
         "pipeline-server/connections creates it under this name.",
     )
     registry_token_secret: str = Field(

@@ -85,11 +85,23 @@ def _tensor_spec(node) -> TensorSpec:
     return TensorSpec(node.name, datatype, shape, dtype)
 
 
+def _model_file(path: Path) -> Path:
+    """The ONNX file of `path`: itself, its model.onnx, or, in a folder laid out as KServe's
+    storage-initializer leaves one model (`1/model.onnx`), its highest version's."""
+    if not path.is_dir():
+        return path
+    versions = model_versions(path)
+    if (path / MODEL_FILE).is_file() or not versions:
+        return path / MODEL_FILE
+    return path / str(versions[-1]) / MODEL_FILE
+
+
 def load_onnx_model(path: Path, name: str, version: str = "1") -> LoadedModel:
-    """Open `path` (a model.onnx file, or a folder holding one) with onnxruntime."""
+    """Open `path` (a model.onnx file, a folder holding one, or holding `<n>/model.onnx`)
+    with onnxruntime."""
     import onnxruntime
 
-    model_file = path / MODEL_FILE if path.is_dir() else path
+    model_file = _model_file(path)
     if not model_file.is_file():
         raise ModelLoadError(f"model {name!r} version {version}: no {MODEL_FILE} at {model_file}")
     options = onnxruntime.SessionOptions()
