@@ -12,6 +12,7 @@ client (what a user sees; it opens a new session per call). Writes <output-dir>/
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import random
@@ -94,6 +95,8 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    from braking_model.train import ONNX_SHA256_KEY
+
     rng = np.random.default_rng(0)
     dirs = []
     for index in range(count):
@@ -108,7 +111,11 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
         folder = root / f"model-{index}"
         folder.mkdir(parents=True)
         onnx.save(helper.make_model(graph), folder / "model.onnx")
-        (folder / "metrics.json").write_text(json.dumps({"test": {"mae": 0.01, "r2": 0.99}}))
+        # What `braking train` and `braking validate` add, so that registration accepts it.
+        digest = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+        metrics = {"test": {"mae": 0.01, "r2": 0.99}, ONNX_SHA256_KEY: digest}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "gate.json").write_text(json.dumps({"passed": True, "reasons": []}))
         dirs.append(folder)
     return dirs
 

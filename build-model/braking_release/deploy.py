@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,19 +79,37 @@ def _wait(check, timeout: float, poll: float, describe_failure) -> object:
         time.sleep(poll)
 
 
+def _registered_model_file(registered: RegisteredModelVersion, folder: Path) -> Path:
+    """The registered version's model.onnx, fetched from the data connection (AWS_* env)."""
+    from braking_release.config import S3Connection
+    from braking_release.storage import ModelStorage, StorageError
+
+    try:
+        storage = ModelStorage(S3Connection())
+        return storage.download_model(registered.storage_path, folder / MODEL_FILE)
+    except StorageError as error:
+        raise DeployError(str(error)) from None
+
+
 def _deploy_local(
     model_dir: Path, config: DeployConfig, registered: RegisteredModelVersion | None
 ) -> Deployment:
     stack = StackConfig()
     server_url = (config.server_url or stack.serving_url).rstrip("/")
     repository = config.repository or stack.model_repository
-    model_file = model_dir / MODEL_FILE
-    if not model_file.is_file():
-        raise DeployError(f"no {MODEL_FILE} in {model_dir}: give the folder `braking train` wrote")
     # The registry assigns versions ("3", "v3"); without one the repository takes the next.
     numbered = re.search(r"\d+$", str(getattr(registered, "version_name", "") or ""))
     wanted = int(numbered.group()) if numbered else None
-    version = add_to_repository(repository, config.name, model_file, wanted)
+    with tempfile.TemporaryDirectory() as scratch:
+        if getattr(registered, "storage_path", None):  # serve what the registry points at
+            model_file = _registered_model_file(registered, Path(scratch))
+        else:
+            model_file = model_dir / MODEL_FILE
+        if not model_file.is_file():
+            raise DeployError(
+                f"no {MODEL_FILE} in {model_dir}: give the folder `braking train` wrote"
+            )
+        version = add_to_repository(repository, config.name, model_file, wanted)
     headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
     with httpx.Client(base_url=server_url, headers=headers, timeout=30) as http:
         try:

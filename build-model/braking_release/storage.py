@@ -162,3 +162,14 @@ class ModelStorage:
                 raise self._error(f"uploading {key}", error) from None
             keys.append(key)
         return UploadedModel(path, storage_uri(self.connection, path), tuple(keys))
+
+    def download_model(self, path: str, target: Path) -> Path:
+        """Write the version's `1/model.onnx` under `path` to `target`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = f"{path}/{MODEL_KEY}"
+        try:
+            self._s3.download_file(self.bucket, key, str(target))
+        except (BotoCoreError, ClientError) as error:
+            raise self._error(f"downloading {key}", error) from None
+        return target
