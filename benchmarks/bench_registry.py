@@ -42,7 +42,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, int]:
     import httpx
 
     port = _free_port()
-    command = [sys.executable, "-m", "braking_registry", "serve"]
+    command = [sys.executable, "-m", "braking_registry"]
     command += ["--port", str(port), "--db", str(db), "--log-level", "warning"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -95,7 +95,7 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from braking_model.train import ONNX_SHA256_KEY
+    from braking_model.model_dir import ONNX_SHA256_KEY
 
     rng = np.random.default_rng(0)
     dirs = []

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from braking_model.model_dir import ONNX_FILE, ModelDir
 from braking_release.config import BRAKING_RUNTIME, DeployConfig
 from braking_release.kube import KubeApiError, KubeClient, connect
 from braking_release.manifests import (
@@ -27,7 +28,7 @@ from braking_release.manifests import (
     runtime_port,
     serving_runtime,
 )
-from braking_serving.repository import MODEL_FILE, add_to_repository
+from braking_serving.repository import add_to_repository
 from braking_stack.config import StackConfig
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def _registered_model_file(registered: RegisteredModelVersion, folder: Path) -> 
 
     try:
         storage = ModelStorage(S3Connection())
-        return storage.download_model(registered.storage_path, folder / MODEL_FILE)
+        return storage.download_model(registered.storage_path, folder / ONNX_FILE)
     except StorageError as error:
         raise DeployError(str(error)) from None
 
@@ -104,11 +105,10 @@ def _deploy_local(
         if getattr(registered, "storage_path", None):  # serve what the registry points at
             model_file = _registered_model_file(registered, Path(scratch))
         else:
-            model_file = model_dir / MODEL_FILE
-        if not model_file.is_file():
-            raise DeployError(
-                f"no {MODEL_FILE} in {model_dir}: give the folder `braking train` wrote"
-            )
+            try:
+                model_file = ModelDir(model_dir).require_onnx()
+            except FileNotFoundError as error:
+                raise DeployError(str(error)) from None
         version = add_to_repository(repository, config.name, model_file, wanted)
     headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
     with httpx.Client(base_url=server_url, headers=headers, timeout=30) as http:

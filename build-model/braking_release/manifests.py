@@ -60,7 +60,7 @@ def _location(config: DeployConfig, registered: RegisteredLocation | None) -> di
     registered_at = f" (the registered version is at {uri})" if uri else ""
     raise ValueError(
         "the InferenceService needs the model's location: register the model with S3 storage "
-        "(BRAKING_REGISTRY_STORAGE=s3), or set storage_key (data connection Secret name) + "
+        "(BRAKING_REGISTRATION_STORAGE=s3), or set storage_key (data connection Secret name) + "
         f"storage_path (the folder holding 1/model.onnx), or storage_uri{registered_at}"
     )
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from braking_release.config import RegistrationConfig
-from braking_release.model_dir import (
+from braking_release.model_checks import (
     GATE_OVERRIDE_PROPERTY,
     HASH_PROPERTY,
     ModelDirError,
@@ -85,7 +85,7 @@ def connect(config: RegistrationConfig) -> ModelRegistry:
     from model_registry import ModelRegistry
     from mr_openapi.exceptions import UnauthorizedException
 
-    address = f"{config.server_address}:{config.port}"
+    address = config.registry_url
     token = config.resolved_token()
     try:
         with warnings.catch_warnings():
@@ -302,7 +302,7 @@ def registered_version(
     if version is None:
         raise RegistrationError(
             f"version {version_name!r} of {config.model_name!r} is not in the registry at "
-            f"{config.server_address}:{config.port}"
+            f"{config.registry_url}"
         )
     return _result(registry, config, version, created=False)
 

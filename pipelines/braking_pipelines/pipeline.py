@@ -24,7 +24,7 @@ DESCRIPTION = (
     "export it to ONNX, gate it, then register it and serve it."
 )
 # Env var the registration step reads its bearer token from (the registry library's name).
-REGISTRY_TOKEN_ENV = "BRAKING_REGISTRY_TOKEN"
+REGISTRY_TOKEN_ENV = "BRAKING_REGISTRATION_TOKEN"
 
 
 STEPS = (
@@ -64,8 +64,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
         cv_folds: int = train_defaults["cv"].default,
         gate_thresholds: dict = {},  # noqa: B006 (overrides of the packaged gate thresholds)
         model_name: str = config.model_name,
-        registry_address: str = config.registry_address,
-        registry_port: int = config.registry_port,
+        registry_url: str = config.registry_url,
         deploy_target: str = config.deploy_target,
     ) -> None:
         data = step["generate_data"](rows=data_rows, seed=seed)
@@ -115,8 +114,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             registered = step["register_model"](
                 model=validated,
                 model_name=model_name,
-                registry_address=registry_address,
-                registry_port=registry_port,
+                registry_url=registry_url,
                 run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             )
             _as_service_call(registered.set_display_name("Register model"), config)
@@ -132,7 +130,9 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 # the whole data connection, under its own keys: the step uploads the model
                 secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
             )
-            registered.set_env_variable("BRAKING_REGISTRY_STORAGE_KEY", config.s3_connection_secret)
+            registered.set_env_variable(
+                "BRAKING_REGISTRATION_STORAGE_KEY", config.s3_connection_secret
+            )
 
             # The deploy step points KServe at the location the registry recorded; KServe's
             # storage-initializer reads the data connection itself, so no S3 secret here.
@@ -205,10 +205,3 @@ def _as_service_call(task: dsl.PipelineTask, config: PipelineConfig) -> None:
     task.set_caching_options(False)
     for name, value in sorted(config.service_env.items()):
         task.set_env_variable(name, value)
-
-
-def __getattr__(name: str) -> Any:
-    # `braking_pipelines.pipeline.braking_pipeline`, built on first use, not at import.
-    if name == "braking_pipeline":
-        return build_pipeline()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

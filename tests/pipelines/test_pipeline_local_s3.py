@@ -13,15 +13,15 @@ def test_the_run_uploads_the_model_and_the_local_server_serves_the_s3_copy(
     tmp_path, tiny_search, embedded_stack, open_gate, s3_server, s3_bucket, monkeypatch
 ):
     # What the cluster pipeline attaches to the register step: the data connection under its
-    # own keys, its Secret name, and BRAKING_REGISTRY_STORAGE=s3 from service_env.
+    # own keys, its Secret name, and BRAKING_REGISTRATION_STORAGE=s3 from service_env.
     connection = {
         "AWS_S3_ENDPOINT": s3_server.url,
         "AWS_S3_BUCKET": s3_bucket,
         "AWS_ACCESS_KEY_ID": s3_server.access_key_id,
         "AWS_SECRET_ACCESS_KEY": s3_server.secret_access_key,
         "AWS_DEFAULT_REGION": "us-east-1",
-        "BRAKING_REGISTRY_STORAGE": "s3",
-        "BRAKING_REGISTRY_STORAGE_KEY": "model-storage",
+        "BRAKING_REGISTRATION_STORAGE": "s3",
+        "BRAKING_REGISTRATION_STORAGE_KEY": "model-storage",
     }
     for name, value in connection.items():
         monkeypatch.setenv(name, value)

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from braking_model.train import ONNX_SHA256_KEY
+from braking_model.model_dir import ONNX_SHA256_KEY
 
 
 def record_export_hash(model_dir: Path) -> Path:

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from model_folders import pass_gate
 
+from braking_model.model_dir import METRICS_FILE, ONNX_FILE
 from braking_registry.server import create_app
 from braking_registry.spec import API_PREFIX
 
@@ -136,7 +137,7 @@ def write_onnx_model(model_dir: Path, seed: int) -> Path:
     onnx_model = convert_sklearn(estimator, initial_types=inputs, target_opset=17)
     onnx_model.graph.name = f"braking-{seed}"  # skl2onnx picks a random uuid: not reproducible
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    (model_dir / ONNX_FILE).write_bytes(onnx_model.SerializeToString())
     metrics = {
         "test": {"mae": 0.01 * seed, "r2": 0.99},
         "cv_score": 0.98,
@@ -144,7 +145,7 @@ def write_onnx_model(model_dir: Path, seed: int) -> Path:
         "params": {"family": "linear", "fit_intercept": True},
         "dataset_sha256": f"{seed:064x}",
     }
-    (model_dir / "metrics.json").write_text(json.dumps(metrics))
+    (model_dir / METRICS_FILE).write_text(json.dumps(metrics))
     return pass_gate(model_dir)
 
 

@@ -12,6 +12,7 @@ import yaml
 from crd_schema import CrdSchemas
 from serving_fixtures import MODEL_NAME, random_features, running_server
 
+from braking_model.model_dir import ONNX_FILE
 from braking_release.config import DeployConfig, RegistrationConfig
 from braking_release.deploy import DeployError, deploy_model
 from braking_release.register import RegisteredModelVersion, register_model
@@ -185,14 +186,13 @@ def test_the_documented_cluster_configuration_deploys_the_registered_model(
         "AWS_ACCESS_KEY_ID": s3_server.access_key_id,
         "AWS_SECRET_ACCESS_KEY": s3_server.secret_access_key,
         "AWS_DEFAULT_REGION": "us-east-1",
-        "BRAKING_REGISTRY_STORAGE_KEY": "model-storage",
+        "BRAKING_REGISTRATION_STORAGE_KEY": "model-storage",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     model_dir = model_dir_factory(1)
     # This machine's registry stands in for the cluster's route.
-    local_registry = {"server_address": "http://127.0.0.1", "port": registry.port}
-    registered = register_model(model_dir, RegistrationConfig(**local_registry, is_secure=False))
+    registered = register_model(model_dir, RegistrationConfig(registry_url=registry.url))
     # The pipeline hands the registration to the deploy step as artifact metadata.
     handed_over = RegisteredModelVersion(**dataclasses.asdict(registered))
 
@@ -227,7 +227,7 @@ def test_local_deploy_loads_the_model_into_the_running_server(tmp_path, serving_
         deployment = deploy_model(serving_model_dir, config, registered=Registered())
         assert deployment.url == f"{url}/v2/models/{MODEL_NAME}"
         assert deployment.version == "3"
-        assert (repository / MODEL_NAME / "3" / "model.onnx").is_file()
+        assert (repository / MODEL_NAME / "3" / ONNX_FILE).is_file()
         with InferenceClient(deployment.url) as client:
             amounts = client.predict(random_features(3))
             assert client.metadata()["versions"] == ["3"]

@@ -74,7 +74,7 @@ def test_the_location_comes_from_the_registered_version_unless_given():
     manifest = inference_service(explicit, "braking", registered=registered)
     assert manifest["spec"]["predictor"]["model"]["storage"]["key"] == "other"
     local = SimpleNamespace(uri="file:///home/me/model", storage_key=None, storage_path=None)
-    with pytest.raises(ValueError, match=r"BRAKING_REGISTRY_STORAGE=s3.*file:///home/me/model"):
+    with pytest.raises(ValueError, match=r"BRAKING_REGISTRATION_STORAGE=s3.*file:///home/me/model"):
         inference_service(DeployConfig(), "braking", registered=local)
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from braking_cli.main import app
 from braking_release import storage
-from braking_release.model_dir import model_sha256
+from braking_release.model_checks import model_sha256
 from braking_release.register import RegistrationConfig, RegistrationError, register_model
 from braking_release.storage import version_folder
 

@@ -22,8 +22,7 @@ from braking_release.register import (
 
 def _config(registry, **overrides) -> RegistrationConfig:
     settings = {
-        "server_address": "http://127.0.0.1",
-        "port": registry.port,
+        "registry_url": f"http://127.0.0.1:{registry.port}",
         "token": registry.token,
     }
     return RegistrationConfig(**{**settings, **overrides})
@@ -147,7 +146,7 @@ def test_tls_registry_with_custom_ca_and_token(registry_factory, model_dir_facto
     """The cluster path: https, is_secure=True, a bearer token and the route's CA bundle."""
     certificate, key = self_signed_certificate(tmp_path)
     registry = registry_factory(tmp_path / "tls.db", token="cluster-token", tls=(certificate, key))
-    secure = {"server_address": "https://127.0.0.1", "is_secure": True, "custom_ca": certificate}
+    secure = {"registry_url": f"https://127.0.0.1:{registry.port}", "custom_ca": certificate}
 
     result = register_model(model_dir_factory(1), _config(registry, **secure))
 
@@ -159,8 +158,8 @@ def test_tls_registry_with_custom_ca_and_token(registry_factory, model_dir_facto
 def test_bad_inputs_fail_clearly(registry, tmp_path):
     with pytest.raises(RegistrationError, match=r"no model\.onnx"):
         register_model(tmp_path, _config(registry))
-    with pytest.raises(ValueError, match="server_address"):
-        RegistrationConfig(server_address="127.0.0.1")
+    with pytest.raises(ValueError, match="registry_url"):
+        RegistrationConfig(registry_url="127.0.0.1:8080")
     with pytest.raises(ValueError, match="storage_key"):
         RegistrationConfig(storage="s3", connection={"s3_bucket": "b"})
 

@@ -1,4 +1,4 @@
-"""What registration reads from a MODEL_DIR, and the checks it must pass first.
+"""The checks a MODEL_DIR must pass before registration, and what registration reads from it.
 
 A MODEL_DIR is what `braking train` wrote (`model.onnx`, `metrics.json` with the ONNX file's
 SHA-256) and `braking validate` completed (`gate.json`). Registration refuses a folder whose
@@ -8,16 +8,15 @@ failed gate is deliberately allowed, which is then recorded on the version).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from braking_model.train import ONNX_FILE as MODEL_FILE
-from braking_model.train import ONNX_SHA256_KEY as EXPORT_HASH_KEY
-from braking_model.validate import GATE_FILE, METRICS_FILE
+from braking_data.storage import file_sha256
+from braking_model.model_dir import ONNX_SHA256_KEY as EXPORT_HASH_KEY
+from braking_model.model_dir import ModelDir
 
 HASH_PROPERTY = "model_sha256"
 GATE_OVERRIDE_PROPERTY = "gate_failure_allowed"
@@ -29,24 +28,18 @@ class ModelDirError(ValueError):
 
 def model_sha256(model_dir: Path) -> str:
     """SHA-256 of the ONNX file, the identity used for idempotent registration."""
-    model_file = Path(model_dir) / MODEL_FILE
-    if not model_file.is_file():
-        raise ModelDirError(f"model_dir {model_dir}: no {MODEL_FILE} (expected a MODEL_DIR)")
-    digest = hashlib.sha256()
-    with model_file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_json(path: Path) -> Any:
-    """The parsed file, or None when it does not exist."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except json.JSONDecodeError as error:
-        raise ModelDirError(f"{path}: not valid JSON ({error})") from None
+        return file_sha256(ModelDir(model_dir).require_onnx())
+    except FileNotFoundError as error:
+        raise ModelDirError(str(error)) from None
+
+
+def _records(files: ModelDir) -> tuple[dict[str, Any], Any]:
+    """metrics.json and gate.json (None when absent); ModelDirError when not valid JSON."""
+    try:
+        return files.read_metrics(), files.read_gate()
+    except ValueError as error:
+        raise ModelDirError(str(error)) from None
 
 
 def check_model_dir(model_dir: Path, *, allow_failed_gate: bool = False) -> str:
@@ -57,9 +50,9 @@ def check_model_dir(model_dir: Path, *, allow_failed_gate: bool = False) -> str:
     """
     import onnx
 
-    model_dir = Path(model_dir)
-    sha256 = model_sha256(model_dir)
-    model_file = model_dir / MODEL_FILE
+    files = ModelDir(model_dir)
+    sha256 = model_sha256(files.path)
+    model_file = files.onnx
     try:
         onnx.checker.check_model(onnx.load_model(str(model_file), load_external_data=False))
     except Exception as error:  # protobuf DecodeError, onnx ValidationError, ...
@@ -68,28 +61,28 @@ def check_model_dir(model_dir: Path, *, allow_failed_gate: bool = False) -> str:
             f"{model_file} does not load as an ONNX model ({reason}): truncated or not a model; "
             "export it again with `braking train`"
         ) from None
-    recorded = (read_json(model_dir / METRICS_FILE) or {}).get(EXPORT_HASH_KEY)
+    metrics, gate = _records(files)
+    recorded = metrics.get(EXPORT_HASH_KEY)
     if recorded is None:
         raise ModelDirError(
-            f"{model_dir / METRICS_FILE}: no {EXPORT_HASH_KEY} recorded at export, so "
-            f"{MODEL_FILE} cannot be checked; export it with `braking train`"
+            f"{files.metrics}: no {EXPORT_HASH_KEY} recorded at export, so "
+            f"{model_file.name} cannot be checked; export it with `braking train`"
         )
     if recorded != sha256:
         raise ModelDirError(
             f"{model_file}: sha256 {sha256[:12]}… differs from {EXPORT_HASH_KEY} "
-            f"{str(recorded)[:12]}… in {METRICS_FILE}: the file changed after export"
+            f"{str(recorded)[:12]}… in {files.metrics.name}: the file changed after export"
         )
-    gate = read_json(model_dir / GATE_FILE)
     if not allow_failed_gate:
         if not isinstance(gate, Mapping) or "passed" not in gate:
             raise ModelDirError(
-                f"{model_dir / GATE_FILE}: no gate verdict; run `braking validate` first "
+                f"{files.gate}: no gate verdict; run `braking validate` first "
                 "(or register deliberately with --allow-failed-gate)"
             )
         if gate["passed"] is not True:
             reasons = "; ".join(map(str, gate.get("reasons") or [])) or "no reasons given"
             raise ModelDirError(
-                f"{model_dir / GATE_FILE}: the gate rejected this model ({reasons}); "
+                f"{files.gate}: the gate rejected this model ({reasons}); "
                 "pass --allow-failed-gate to register it anyway"
             )
     return sha256
@@ -115,9 +108,9 @@ _FAMILY_KEYS = ("model_family", "family")
 
 def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str | None) -> dict:
     """Custom properties of the version: content hash, metrics, gate verdict, lineage."""
-    model_dir = Path(model_dir)
-    metadata: dict[str, str | int | float | bool] = {HASH_PROPERTY: model_sha256(model_dir)}
-    metrics = read_json(model_dir / METRICS_FILE) or {}
+    files = ModelDir(model_dir)
+    metadata: dict[str, str | int | float | bool] = {HASH_PROPERTY: model_sha256(files.path)}
+    metrics, gate = _records(files)
     for key, value in metrics.items():
         if key in _PARAM_KEYS:
             metadata["training_params"] = json.dumps(value, sort_keys=True)
@@ -129,7 +122,6 @@ def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str 
             metadata["training_seed"] = value
         else:
             metadata.update(_flatten_numbers(f"metric.{key}", value))
-    gate = read_json(model_dir / GATE_FILE)
     if isinstance(gate, Mapping) and "passed" in gate:
         metadata["gate_passed"] = bool(gate["passed"])
         metadata["gate_reasons"] = json.dumps(gate.get("reasons", []))
