@@ -11,6 +11,7 @@ import time
 
 import httpx
 import numpy as np
+from registry_fixtures import write_onnx_model
 from serving_fixtures import MODEL_NAME, random_features
 
 from braking_data.contract import INPUT_TENSOR
@@ -25,14 +26,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_runtime_container_serves_the_storage_initializer_layout(
-    serving_model_dir, reference_session, tmp_path
-):
+def test_the_runtime_container_serves_the_storage_initializer_layout(tmp_path):
+    import onnxruntime
+
+    model_dir = write_onnx_model(tmp_path / "model", seed=4)  # a tiny real regressor
     # /mnt/models as KServe's storage-initializer leaves a registered version.
     mount = tmp_path / "mnt-models"
     (mount / "1").mkdir(parents=True)
-    shutil.copyfile(serving_model_dir / "model.onnx", mount / "1" / "model.onnx")
-    (mount / "metrics.json").write_text("{}")
+    shutil.copyfile(model_dir / "model.onnx", mount / "1" / "model.onnx")
+    shutil.copyfile(model_dir / "metrics.json", mount / "metrics.json")
     runtime = serving_runtime(DeployConfig(runtime="braking-serving"), "braking")
     container = runtime["spec"]["containers"][0]
     # Exactly the container's command and arguments; KServe fills in {{.Name}}, the mount
@@ -54,9 +56,16 @@ def test_the_runtime_container_serves_the_storage_initializer_layout(
             assert time.monotonic() < deadline, "the runtime's server did not become ready"
             time.sleep(0.2)
         features = random_features(32, seed=5)
+        tensor = {
+            "name": INPUT_TENSOR,
+            "shape": list(features.shape),
+            "datatype": "FP32",
+            "data": features.ravel().tolist(),
+        }
         with InferenceClient(f"{url}/v2/models/{MODEL_NAME}") as client:
-            served = client.predict(features)
-        expected = reference_session.run(None, {INPUT_TENSOR: features})[0].reshape(-1)
+            served = np.asarray(client.infer([tensor])["outputs"][0]["data"], dtype=np.float32)
+        reference = onnxruntime.InferenceSession(str(model_dir / "model.onnx"))
+        expected = reference.run(None, {INPUT_TENSOR: features})[0].reshape(-1)
         np.testing.assert_array_equal(served, expected)
     finally:
         server.terminate()

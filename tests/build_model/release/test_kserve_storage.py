@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def _config(registry, connection, template: str) -> RegistrationConfig:
     return RegistrationConfig(
-        port=registry.port,
+        registry_url=registry.url,
         storage="s3",
         storage_key="model-storage",
         connection=connection,

@@ -17,7 +17,7 @@ from braking_release.storage import version_folder
 
 def _config(registry, connection, **overrides) -> RegistrationConfig:
     settings = {
-        "port": registry.port,
+        "registry_url": registry.url,
         "storage": "s3",
         "storage_key": "model-storage",
         "connection": connection,
