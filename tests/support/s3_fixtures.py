@@ -7,10 +7,11 @@ so a wrong secret key gets the same 403 a real store answers.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -82,24 +83,28 @@ def _create_user(url: str) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """moto's S3 server on 127.0.0.1 (free port), authenticating every request."""
+@functools.cache
+def _running_server() -> S3Server:
+    """One server per test process: moto's state and its auth switch are process-wide, and
+    several test folders re-export the fixture (each would otherwise start its own)."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per S3 request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    atexit.register(server.stop)
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    try:
-        access_key_id, secret_access_key = _create_user(url)
-        # From now on moto checks every request's signature against the IAM keys.
-        httpx.post(f"{url}/moto-api/reset-auth", content=b"0").raise_for_status()
-        yield S3Server(url, access_key_id, secret_access_key)
-    finally:
-        httpx.post(f"{url}/moto-api/reset-auth", content=b"inf")
-        server.stop()
+    access_key_id, secret_access_key = _create_user(url)
+    # From now on moto checks every request's signature against the IAM keys.
+    httpx.post(f"{url}/moto-api/reset-auth", content=b"0").raise_for_status()
+    return S3Server(url, access_key_id, secret_access_key)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    """moto's S3 server on 127.0.0.1 (free port), authenticating every request."""
+    return _running_server()
 
 
 @pytest.fixture
