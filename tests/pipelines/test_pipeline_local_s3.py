@@ -10,7 +10,7 @@ from braking_pipelines.local import run_local
 
 @pytest.mark.slow
 def test_the_run_uploads_the_model_and_the_local_server_serves_the_s3_copy(
-    tmp_path, tiny_search, embedded_stack, open_gate, s3_server, s3_bucket, monkeypatch
+    tmp_path, tiny_search, stack_env, open_gate, s3_server, s3_bucket, monkeypatch
 ):
     # What the cluster pipeline attaches to the register step: the data connection under its
     # own keys, its Secret name, and BRAKING_REGISTRATION_STORAGE=s3 from service_env.
@@ -40,7 +40,7 @@ def test_the_run_uploads_the_model_and_the_local_server_serves_the_s3_copy(
     assert registered["uri"].startswith(f"s3://{s3_bucket}/{registered['storage_path']}?")
     stored = s3_server.read(s3_bucket, f"{registered['storage_path']}/1/model.onnx")
     version = registered["version_name"]
-    served = embedded_stack.model_repository / "braking-distance" / version / "model.onnx"
+    served = stack_env.config.model_repository / "braking-distance" / version / "model.onnx"
     assert served.read_bytes() == stored
-    assert summary.endpoint_url == f"{embedded_stack.serving_url}/v2/models/braking-distance"
+    assert summary.endpoint_url == f"{stack_env.serving_url}/v2/models/braking-distance"
     assert 0.0 <= summary.smoke_prediction <= 1.0
