@@ -14,6 +14,7 @@ on properties and custom properties) run over HTTP. Writes <output-dir>/registry
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import random
@@ -120,6 +121,8 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    from braking_model.model_dir import ONNX_SHA256_KEY
+
     rng = np.random.default_rng(0)
     dirs = []
     for index in range(count):
@@ -134,7 +137,11 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
         folder = root / f"model-{index}"
         folder.mkdir(parents=True)
         onnx.save(helper.make_model(graph), folder / "model.onnx")
-        (folder / "metrics.json").write_text(json.dumps({"test": {"mae": 0.01, "r2": 0.99}}))
+        # What `braking train` and `braking validate` add, so that registration accepts it.
+        digest = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+        metrics = {"test": {"mae": 0.01, "r2": 0.99}, ONNX_SHA256_KEY: digest}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "gate.json").write_text(json.dumps({"passed": True, "reasons": []}))
         dirs.append(folder)
     return dirs
 

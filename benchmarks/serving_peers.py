@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import side_venvs
 
 ROOT = Path(__file__).resolve().parents[1]
-VENVS = ROOT / ".cache" / "bench-venvs"
+VENVS = side_venvs.CACHE / "bench-venvs"
 KSERVE_SCRIPT = Path(__file__).resolve().parent / "peers" / "kserve_onnx_server.py"
 VARIANT_SCRIPT = Path(__file__).resolve().parent / "peers" / "braking_protocol_variant.py"
 
@@ -46,24 +47,9 @@ class ServerSpec:
 
 def ensure_venv(peer: str, pinned: list[str]) -> Path:
     """The peer's virtualenv, created and installed on first use; returns its python."""
-    venv = VENVS / peer
-    python = venv / "bin" / "python"
-    stamp = venv / ".installed.json"
-    requirements = PEER_REQUIREMENTS[peer] + pinned + (["-e ."] if peer == "mlserver" else [])
-    if stamp.exists() and json.loads(stamp.read_text()) == requirements:
-        return python
-    shutil.rmtree(venv, ignore_errors=True)
-    uv = Path(sys.executable).with_name("uv")
-    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    packages = [requirement for requirement in requirements if requirement != "-e ."]
-    subprocess.run(
-        [str(uv), "pip", "install", "--quiet", "--python", str(python), *packages], check=True
-    )
-    if peer == "mlserver":  # model.joblib pickles braking_model's feature transformer
-        install_project = ["pip", "install", "--quiet", "--no-deps", "--python", str(python)]
-        subprocess.run([str(uv), *install_project, "-e", str(ROOT)], check=True)
-    stamp.write_text(json.dumps(requirements))
-    return python
+    # model.joblib pickles braking_model's feature transformer: MLServer needs the project.
+    editable = ROOT if peer == "mlserver" else None
+    return side_venvs.ensure_venv(VENVS / peer, PEER_REQUIREMENTS[peer] + pinned, editable)
 
 
 def our_server(model_dir: Path, name: str, port: int, workers: int = 1, **flags) -> ServerSpec:

@@ -23,6 +23,9 @@ CARD_FILE: Final = "model_card.md"
 TRIALS_FILE: Final = "trials.csv"
 PLOTS_DIR: Final = "plots"
 REFERENCE_PROFILE_FILE: Final = "reference_profile.json"  # reserved for monitoring
+# metrics.json key of the ONNX file's SHA-256, written at export: registration refuses a
+# model.onnx that changed since.
+ONNX_SHA256_KEY: Final = "onnx_sha256"
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

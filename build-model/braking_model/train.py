@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_data.storage import file_sha256
 from braking_model.config import TrainConfig
-from braking_model.model_dir import ModelDir, write_json
+from braking_model.model_dir import ONNX_SHA256_KEY, ModelDir, write_json
 from braking_model.tune import (
     BestTrial,
     Candidate,
@@ -141,6 +141,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         "training_data_sha256": data_sha256,
         # validate unpickles model.joblib only when it still has this hash
         JOBLIB_HASH_KEY: file_sha256(model_files.joblib),
+        ONNX_SHA256_KEY: file_sha256(model_files.onnx),
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,
     }

@@ -32,9 +32,23 @@ def register_command(
         typer.Option(help="Version name template with {n}, {hash8}, {run_id} or {date}."),
     ] = None,
     author: Annotated[str | None, typer.Option(help="Author on the version.")] = None,
-    model_uri: Annotated[
-        str | None, typer.Option(help="URI to record instead of the derived one.")
+    storage: Annotated[
+        str | None,
+        typer.Option(help="file (record the folder) or s3 (upload to the AWS_* data connection)."),
     ] = None,
+    storage_key: Annotated[
+        str | None, typer.Option(help="Data connection Secret name (s3).")
+    ] = None,
+    model_uri: Annotated[
+        str | None, typer.Option(help="URI to record instead of the folder (file storage).")
+    ] = None,
+    allow_failed_gate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-failed-gate",
+            help="Register without a passed gate.json (recorded on the version).",
+        ),
+    ] = False,
     run_id: Annotated[str | None, typer.Option(help="Pipeline run id to record.")] = None,
     source_revision: Annotated[
         str | None, typer.Option(help="Source revision (git sha) to record.")
@@ -53,11 +67,18 @@ def register_command(
         "model_name": model_name,
         "version_template": version_template,
         "author": author,
+        "storage": storage,
+        "storage_key": storage_key,
     }
     try:
         config = RegistrationConfig(**{k: v for k, v in overrides.items() if v is not None})
         result = register_model(
-            model, config, run_id=run_id, source_revision=source_revision, model_uri=model_uri
+            model,
+            config,
+            run_id=run_id,
+            source_revision=source_revision,
+            model_uri=model_uri,
+            allow_failed_gate=allow_failed_gate,
         )
     except (ValueError, RegistrationError) as error:
         typer.echo(f"error: {error}", err=True)
@@ -68,6 +89,9 @@ def register_command(
     typer.echo(f"model_version_id={result.model_version_id}")
     typer.echo(f"model_artifact_id={result.model_artifact_id}")
     typer.echo(f"uri={result.uri}")
+    if result.storage_path:
+        typer.echo(f"storage_key={result.storage_key}")
+        typer.echo(f"storage_path={result.storage_path}")
 
 
 def register(app: typer.Typer) -> None:

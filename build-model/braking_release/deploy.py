@@ -10,6 +10,7 @@ URL `.../v2/models/<name>` that clients and notebooks use unchanged on either ta
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from braking_model.model_dir import ModelDir
-from braking_release.config import DeployConfig
+from braking_model.model_dir import ONNX_FILE, ModelDir
+from braking_release.config import BRAKING_RUNTIME, DeployConfig
 from braking_release.kube import (
     KubeApiError,
     KubeClient,
@@ -27,8 +28,8 @@ from braking_release.kube import (
 )
 from braking_release.manifests import (
     ISVC_API_VERSION,
-    OVMS_REST_PORT,
     inference_service,
+    runtime_port,
     serving_runtime,
 )
 from braking_serving.repository import add_to_repository
@@ -83,20 +84,36 @@ def _wait(check, timeout: float, poll: float, describe_failure) -> object:
         time.sleep(poll)
 
 
+def _registered_model_file(registered: RegisteredModelVersion, folder: Path) -> Path:
+    """The registered version's model.onnx, fetched from the data connection (AWS_* env)."""
+    from braking_release.config import S3Connection
+    from braking_release.storage import ModelStorage, StorageError
+
+    try:
+        storage = ModelStorage(S3Connection())
+        return storage.download_model(registered.storage_path, folder / ONNX_FILE)
+    except StorageError as error:
+        raise DeployError(str(error)) from None
+
+
 def _deploy_local(
     model_dir: Path, config: DeployConfig, registered: RegisteredModelVersion | None
 ) -> Deployment:
     stack = StackConfig()
     server_url = (config.server_url or stack.serving_url).rstrip("/")
     repository = config.repository or stack.model_repository
-    try:
-        model_file = ModelDir(model_dir).require_onnx()
-    except FileNotFoundError as error:
-        raise DeployError(str(error)) from None
     # The registry assigns versions ("3", "v3"); without one the repository takes the next.
     numbered = re.search(r"\d+$", str(getattr(registered, "version_name", "") or ""))
     wanted = int(numbered.group()) if numbered else None
-    version = add_to_repository(repository, config.name, model_file, wanted)
+    with tempfile.TemporaryDirectory() as scratch:
+        if getattr(registered, "storage_path", None):  # serve what the registry points at
+            model_file = _registered_model_file(registered, Path(scratch))
+        else:
+            try:
+                model_file = ModelDir(model_dir).require_onnx()
+            except FileNotFoundError as error:
+                raise DeployError(str(error)) from None
+        version = add_to_repository(repository, config.name, model_file, wanted)
     headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
     with httpx.Client(base_url=server_url, headers=headers, timeout=30) as http:
         try:
@@ -163,14 +180,13 @@ def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | No
     connection = connect(config)
     namespace = connection.namespace
     kube = KubeClient(connection)
-    manifest = inference_service(
-        config,
-        namespace,
-        registered_model_id=getattr(registered, "registered_model_id", None),
-        model_version_id=getattr(registered, "model_version_id", None),
-    )
     try:
-        if config.create_runtime:
+        manifest = inference_service(config, namespace, registered=registered)
+    except ValueError as error:
+        raise DeployError(str(error)) from None
+    try:
+        # No OpenShift AI template makes the project's own runtime: the step applies it.
+        if config.create_runtime or config.runtime == BRAKING_RUNTIME:
             kube.apply(serving_runtime(config, namespace), "servingruntimes")
         isvc = kube.apply(manifest, "inferenceservices")
         generation = isvc.get("metadata", {}).get("generation")
@@ -186,16 +202,26 @@ def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | No
         raise DeployError(f"{ISVC_API_VERSION} InferenceService {config.name}: {error}") from None
     finally:
         kube.close()
-    internal = (status.get("address") or {}).get("url")
-    # Raw deployments without an exposed route may report no URL at all: then the predictor
-    # Service, on OVMS's REST port (RHOAI's default headless Service has no port mapping).
-    default = f"http://{config.name}-predictor.{namespace}.svc.cluster.local:{OVMS_REST_PORT}"
-    url = (status.get("url") or internal or default).rstrip("/")
+    internal = _internal_url(config, namespace, status)
+    url = (status.get("url") or internal).rstrip("/")
     return Deployment(
         name=config.name,
         url=f"{url}/v2/models/{config.name}",
         target="kserve",
         version=getattr(registered, "version_name", None),
         namespace=namespace,
-        internal_url=f"{internal.rstrip('/')}/v2/models/{config.name}" if internal else None,
+        internal_url=f"{internal}/v2/models/{config.name}",
     )
+
+
+def _internal_url(config: DeployConfig, namespace: str, status: dict) -> str:
+    """Where pods in the cluster reach the model.
+
+    A RawDeployment's predictor Service is headless on OpenShift AI (no port mapping): callers
+    go to the pod on the runtime's own container port (OVMS REST 8888, braking-serving 8080).
+    """
+    if config.deployment_mode == "RawDeployment":
+        host = f"{config.name}-predictor.{namespace}.svc.cluster.local"
+        return f"http://{host}:{runtime_port(config)}"
+    address = (status.get("address") or {}).get("url")
+    return (address or f"http://{config.name}-predictor.{namespace}.svc.cluster.local").rstrip("/")

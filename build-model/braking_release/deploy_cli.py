@@ -20,10 +20,14 @@ Name = Annotated[str | None, typer.Option(help="InferenceService / model name.")
 Namespace = Annotated[
     str | None, typer.Option(help="Namespace (otherwise in-cluster or kubeconfig namespace).")
 ]
-Runtime = Annotated[str | None, typer.Option(help="ServingRuntime name.")]
-StorageKey = Annotated[str | None, typer.Option(help="Data connection (Secret) holding the model.")]
+Runtime = Annotated[
+    str | None, typer.Option(help="ServingRuntime: kserve-ovms or braking-serving.")
+]
+StorageKey = Annotated[
+    str | None, typer.Option(help="Data connection (Secret); default: the registered version's.")
+]
 StoragePath = Annotated[
-    str | None, typer.Option(help="Bucket path: parent of the numeric version folders.")
+    str | None, typer.Option(help="Folder holding 1/model.onnx; default: the registered one.")
 ]
 StorageUri = Annotated[str | None, typer.Option(help="Model URI instead of a data connection.")]
 Mode = Annotated[str | None, typer.Option(help="RawDeployment | Serverless.")]
@@ -31,7 +35,7 @@ Auth = Annotated[
     bool | None, typer.Option("--enable-auth/--no-auth", help="Require a bearer token.")
 ]
 WithRuntime = Annotated[
-    bool | None, typer.Option("--create-runtime/--no-runtime", help="Also an OVMS runtime.")
+    bool | None, typer.Option("--create-runtime/--no-runtime", help="Also apply the runtime.")
 ]
 ModelId = Annotated[
     str | None, typer.Option(help="Registry registered-model id, recorded as a label.")
@@ -39,6 +43,25 @@ ModelId = Annotated[
 VersionId = Annotated[
     str | None, typer.Option(help="Registry model-version id, recorded as a label.")
 ]
+
+
+def _registered(
+    lookup: str | None,
+    registered_model_id: str | None,
+    model_version_id: str | None,
+    version_name: str | None,
+) -> Any:
+    """The registered version: looked up in the registry, or the ids given as options."""
+    if lookup:
+        from braking_release.register import registered_version
+
+        return registered_version(lookup)
+    # deploy_model reads only these ids (any of them may be unknown here)
+    return SimpleNamespace(
+        registered_model_id=registered_model_id,
+        model_version_id=model_version_id,
+        version_name=version_name,
+    )
 
 
 @deploy_app.command("model")
@@ -62,6 +85,13 @@ def deploy_model_command(
     version_name: Annotated[
         str | None, typer.Option(help="Registry version name (e.g. 3).")
     ] = None,
+    registered_version: Annotated[
+        str | None,
+        typer.Option(
+            help="Look this version up in the registry (BRAKING_REGISTRATION_* settings): "
+            "its ids, and the model location its ModelArtifact records."
+        ),
+    ] = None,
 ) -> None:
     """Deploy the model and wait until it answers; prints the model URL."""
     from pydantic import ValidationError
@@ -78,14 +108,13 @@ def deploy_model_command(
             storage_uri=storage_uri, deployment_mode=deployment_mode, enable_auth=enable_auth,
             timeout_seconds=timeout,
         ))  # fmt: skip
-        # deploy_model reads only these ids (any of them may be unknown here)
-        registered: Any = SimpleNamespace(
-            registered_model_id=registered_model_id,
-            model_version_id=model_version_id,
-            version_name=version_name,
+        registered = _registered(
+            registered_version, registered_model_id, model_version_id, version_name
         )
         deployment = deploy_model(model_dir, config, registered=registered)
-        if registered_model_id and model_version_id:  # the registry records where it serves
+        if (
+            registered.registered_model_id and registered.model_version_id
+        ):  # recorded where it serves
             record_deployment(deployment, registered, RegistrationConfig())
     except (DeployError, KubeConfigError, ValidationError, ValueError, RegistrationError) as error:
         typer.secho(f"error: {error}", fg="red", err=True)
@@ -114,7 +143,7 @@ def manifests_command(
     import yaml
     from pydantic import ValidationError
 
-    from braking_release.config import DeployConfig
+    from braking_release.config import BRAKING_RUNTIME, DeployConfig
     from braking_release.manifests import inference_service, serving_runtime
 
     try:
@@ -123,18 +152,14 @@ def manifests_command(
             storage_key=storage_key, storage_path=storage_path, storage_uri=storage_uri,
             deployment_mode=deployment_mode, enable_auth=enable_auth,
         ))  # fmt: skip
+        registered = _registered(None, registered_model_id, model_version_id, None)
         documents = {
-            "inference-service.yaml": inference_service(
-                config,
-                namespace,
-                registered_model_id=registered_model_id,
-                model_version_id=model_version_id,
-            )
+            "inference-service.yaml": inference_service(config, namespace, registered=registered)
         }
     except (ValidationError, ValueError) as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
-    if config.create_runtime:
+    if config.create_runtime or config.runtime == BRAKING_RUNTIME:
         documents["serving-runtime.yaml"] = serving_runtime(config, namespace)
     output_dir.mkdir(parents=True, exist_ok=True)
     for file_name, manifest in documents.items():

@@ -1,55 +1,101 @@
-"""KServe manifests for the braking model: an InferenceService and an OVMS ServingRuntime.
+"""KServe manifests for the braking model: an InferenceService and its ServingRuntime.
 
 The InferenceService follows what the OpenShift AI dashboard creates (annotations, labels,
 `storage.key`/`storage.path` from a data connection) with two deliberate choices: the
 runtime is always named, because OpenShift AI's `kserve-ovms` does not auto-select ONNX
-(kserve/kserve#2372), and the storage path is the parent of the numeric version folders,
-because that is the only layout OVMS loads (openvinotoolkit/model_server#441).
+(kserve/kserve#2372), and the storage path is the registered version's own folder, which
+holds the model as `1/model.onnx`, the only layout OVMS loads
+(openvinotoolkit/model_server#441).
+
+Two ServingRuntimes can be generated: OpenVINO Model Server like OpenShift AI's `kserve-ovms`
+template, and the project's own V2 server (onnxruntime), `braking-serving`.
 """
 
 from __future__ import annotations
 
-from braking_release.config import DeployConfig
+from typing import Protocol
+
+from braking_release.config import BRAKING_RUNTIME, DeployConfig
 
 ISVC_API_VERSION = "serving.kserve.io/v1beta1"
 RUNTIME_API_VERSION = "serving.kserve.io/v1alpha1"
 OVMS_REST_PORT = 8888
+BRAKING_SERVER_PORT = 8080
+# Where KServe's storage-initializer leaves the model in the predictor container.
+MODEL_MOUNT = "/mnt/models"
+REGISTRY_LABEL = "modelregistry.opendatahub.io/name"
 REGISTERED_MODEL_LABEL = "modelregistry.opendatahub.io/registered-model-id"
 MODEL_VERSION_LABEL = "modelregistry.opendatahub.io/model-version-id"
 
 
-def _storage(config: DeployConfig) -> dict:
+class RegisteredLocation(Protocol):
+    """What the InferenceService reads from a registered version (RegisteredModelVersion)."""
+
+    registered_model_id: str | None
+    model_version_id: str | None
+    uri: str | None
+    storage_key: str | None
+    storage_path: str | None
+
+
+def runtime_port(config: DeployConfig) -> int:
+    """The REST port of the selected runtime's container (what a headless Service exposes)."""
+    return BRAKING_SERVER_PORT if config.runtime == BRAKING_RUNTIME else OVMS_REST_PORT
+
+
+def _location(config: DeployConfig, registered: RegisteredLocation | None) -> dict:
+    """Explicit settings first, else what the registry recorded on the version's artifact."""
     if config.storage_uri and (config.storage_key or config.storage_path):
         raise ValueError(
             "give either storage_uri or storage_key + storage_path (a data connection), not both"
         )
-    if config.storage_uri:
-        return {"storageUri": config.storage_uri}
-    if not (config.storage_key and config.storage_path):
+    if config.storage_uri or config.storage_key or config.storage_path:
+        return {"key": config.storage_key, "path": config.storage_path, "uri": config.storage_uri}
+    key, path = (getattr(registered, name, None) for name in ("storage_key", "storage_path"))
+    uri = getattr(registered, "uri", None) or ""
+    if key and path:
+        return {"key": key, "path": path, "uri": None}
+    if uri.startswith("s3://"):
+        return {"key": None, "path": None, "uri": uri.split("?", 1)[0]}
+    registered_at = f" (the registered version is at {uri})" if uri else ""
+    raise ValueError(
+        "the InferenceService needs the model's location: register the model with S3 storage "
+        "(BRAKING_REGISTRATION_STORAGE=s3), or set storage_key (data connection Secret name) + "
+        f"storage_path (the folder holding 1/model.onnx), or storage_uri{registered_at}"
+    )
+
+
+def _storage(config: DeployConfig, registered: RegisteredLocation | None) -> dict:
+    location = _location(config, registered)
+    if location["uri"]:
+        return {"storageUri": location["uri"]}
+    if not (location["key"] and location["path"]):
         raise ValueError(
-            "the InferenceService needs the model's location: storage_key (data connection "
-            "Secret name) + storage_path (parent folder of the numeric version folders), "
-            "or storage_uri"
+            "storage_key and storage_path go together: the data connection Secret's name and "
+            "the folder holding 1/model.onnx"
         )
-    path = config.storage_path.strip("/")
+    path = location["path"].strip("/")
     last = path.rsplit("/", 1)[-1]
     if last.isdigit():
         raise ValueError(
-            f"storage_path {config.storage_path!r} ends in a version folder; OVMS needs its "
+            f"storage_path {location['path']!r} ends in a version folder; OVMS needs its "
             f"parent ({path.rsplit('/', 1)[0] or '/'!r}) and picks the version itself"
         )
-    return {"storage": {"key": config.storage_key, "path": path}}
+    return {"storage": {"key": location["key"], "path": path}}
 
 
 def inference_service(
     config: DeployConfig,
     namespace: str,
     *,
-    registered_model_id: str | None = None,
-    model_version_id: str | None = None,
+    registered: RegisteredLocation | None = None,
     display_name: str | None = None,
 ) -> dict:
-    """The InferenceService serving the ONNX model on the configured runtime."""
+    """The InferenceService serving the ONNX model on the configured runtime.
+
+    The model's location is the registered version's (`storage_key` + `storage_path`, else
+    its `s3://` URI) unless the config names one.
+    """
     annotations = {
         "openshift.io/display-name": display_name or config.name,
         "serving.kserve.io/deploymentMode": config.deployment_mode,
@@ -63,8 +109,11 @@ def inference_service(
     if config.enable_auth:
         annotations["security.opendatahub.io/enable-auth"] = "true"
     labels = {"opendatahub.io/dashboard": "true", "app.kubernetes.io/part-of": "braking-distance"}
+    registered_model_id = getattr(registered, "registered_model_id", None)
+    model_version_id = getattr(registered, "model_version_id", None)
     if registered_model_id:
         labels[REGISTERED_MODEL_LABEL] = registered_model_id
+        labels[REGISTRY_LABEL] = config.registry_name
     if model_version_id:
         labels[MODEL_VERSION_LABEL] = model_version_id
     if config.expose:
@@ -75,7 +124,7 @@ def inference_service(
     model = {
         "modelFormat": {"name": "onnx", "version": "1"},
         "runtime": config.runtime,
-        **_storage(config),
+        **_storage(config, registered),
         "resources": {
             "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
             "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
@@ -100,31 +149,27 @@ def inference_service(
     }
 
 
-def serving_runtime(config: DeployConfig, namespace: str) -> dict:
-    """An OpenVINO Model Server runtime like OpenShift AI's `kserve-ovms` template makes.
+def _resources(config: DeployConfig) -> dict:
+    return {
+        "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
+        "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
+    }
 
-    For clusters without that template (plain KServe); on OpenShift AI prefer
-    `oc process -n redhat-ods-applications kserve-ovms | oc apply -n <ns> -f -`.
-    """
-    container = {
+
+def _runtime(
+    config: DeployConfig,
+    namespace: str,
+    *,
+    display_name: str,
+    protocols: list[str],
+    container: dict,
+    formats: list[dict],
+) -> dict:
+    """A single-model ServingRuntime as the dashboard instantiates one from its template."""
+    port = container["ports"][0]["containerPort"]
+    container |= {
         "name": "kserve-container",
-        "image": config.runtime_image,
-        "args": [
-            "--model_name={{.Name}}",
-            "--port=8001",
-            f"--rest_port={OVMS_REST_PORT}",
-            "--model_path=/mnt/models",
-            "--file_system_poll_wait_seconds=0",
-            "--grpc_bind_address=0.0.0.0",
-            "--rest_bind_address=0.0.0.0",
-            "--target_device=AUTO",
-            "--metrics_enable",
-        ],
-        "ports": [{"containerPort": OVMS_REST_PORT, "protocol": "TCP"}],
-        "resources": {
-            "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
-            "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
-        },
+        "resources": _resources(config),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "runAsNonRoot": True,
@@ -141,22 +186,94 @@ def serving_runtime(config: DeployConfig, namespace: str) -> dict:
             "namespace": namespace,
             "labels": {"opendatahub.io/dashboard": "true"},
             "annotations": {
-                "openshift.io/display-name": "OpenVINO Model Server",
+                "openshift.io/display-name": display_name,
+                "opendatahub.io/template-name": config.runtime,
+                "opendatahub.io/template-display-name": display_name,
                 "opendatahub.io/apiProtocol": "REST",
             },
         },
         "spec": {
             "multiModel": False,
-            "protocolVersions": ["v2", "grpc-v2"],
-            "supportedModelFormats": [
-                {"name": "onnx", "version": "1", "autoSelect": True},
-                {"name": "openvino_ir", "version": "opset13", "autoSelect": True},
-            ],
-            "annotations": {
-                "prometheus.io/port": str(OVMS_REST_PORT),
-                "prometheus.io/path": "/metrics",
-            },
+            "protocolVersions": protocols,
+            "supportedModelFormats": formats,
+            "annotations": {"prometheus.io/port": str(port), "prometheus.io/path": "/metrics"},
             "containers": [container],
             "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}],
         },
     }
+
+
+def serving_runtime(config: DeployConfig, namespace: str) -> dict:
+    """The ServingRuntime `config.runtime` names: the project's own server, or OVMS."""
+    if config.runtime == BRAKING_RUNTIME:
+        return braking_runtime(config, namespace)
+    return ovms_runtime(config, namespace)
+
+
+def ovms_runtime(config: DeployConfig, namespace: str) -> dict:
+    """An OpenVINO Model Server runtime like OpenShift AI's `kserve-ovms` template makes.
+
+    For clusters without that template (plain KServe); on OpenShift AI prefer
+    `oc process -n redhat-ods-applications kserve-ovms | oc apply -n <ns> -f -`. OpenVINO
+    infers in bf16 on CPUs that have it unless told f32, which would move tree splits.
+    """
+    container = {
+        "image": config.runtime_image,
+        "args": [
+            "--model_name={{.Name}}",
+            "--port=8001",
+            f"--rest_port={OVMS_REST_PORT}",
+            f"--model_path={MODEL_MOUNT}",
+            "--file_system_poll_wait_seconds=0",
+            "--grpc_bind_address=0.0.0.0",
+            "--rest_bind_address=0.0.0.0",
+            "--target_device=AUTO",
+            "--metrics_enable",
+            '--plugin_config={"INFERENCE_PRECISION_HINT":"f32"}',
+        ],
+        "ports": [{"containerPort": OVMS_REST_PORT, "protocol": "TCP"}],
+    }
+    formats = [
+        {"name": "onnx", "version": "1", "autoSelect": True},
+        {"name": "openvino_ir", "version": "opset13", "autoSelect": True},
+    ]
+    return _runtime(
+        config,
+        namespace,
+        display_name="OpenVINO Model Server",
+        protocols=["v2", "grpc-v2"],
+        container=container,
+        formats=formats,
+    )
+
+
+def braking_runtime(config: DeployConfig, namespace: str) -> dict:
+    """The project's own V2 server (onnxruntime) on the pipeline image, as a ServingRuntime.
+
+    It serves `/mnt/models` as the storage-initializer leaves it (`1/model.onnx`) under the
+    InferenceService's name. Host and port come from the environment so that the arguments
+    stay the same wherever the server runs.
+    """
+    container = {
+        "image": config.server_image,
+        "command": ["python", "-m", "braking_serving"],
+        "args": braking_runtime_args(),
+        "env": [
+            {"name": "BRAKING_SERVING_HOST", "value": "0.0.0.0"},
+            {"name": "BRAKING_SERVING_PORT", "value": str(BRAKING_SERVER_PORT)},
+        ],
+        "ports": [{"containerPort": BRAKING_SERVER_PORT, "protocol": "TCP"}],
+    }
+    return _runtime(
+        config,
+        namespace,
+        display_name="braking-distance V2 server (onnxruntime)",
+        protocols=["v2"],
+        container=container,
+        formats=[{"name": "onnx", "version": "1", "autoSelect": True}],
+    )
+
+
+def braking_runtime_args() -> list[str]:
+    """Container arguments of the braking-serving runtime (KServe fills in `{{.Name}}`)."""
+    return ["--model-dir", MODEL_MOUNT, "--name", "{{.Name}}"]

@@ -209,7 +209,7 @@ def deploy_model(
     deployment = deploy.deploy_model(model.path, settings, registered=version)
     registry = RegistrationConfig(registry_url=registry_url, model_name=model_name)
     serving_records.record_deployment(deployment, version, registry)
-    return deployment.url
+    return deployment.internal_url or deployment.url  # the smoke step runs in the cluster too
 
 
 @component

@@ -10,7 +10,6 @@ Two objects, each read from flags, env vars or a YAML file:
 from __future__ import annotations
 
 import os
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,9 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from braking_common.credentials import SERVICE_ACCOUNT_TOKEN, SERVICE_CA_BUNDLE, read_token_file
 from braking_common.defaults import REGISTRY_URL
 from braking_data.contract import MODEL_NAME
+from braking_release.config import PROJECT_IMAGE
 
 # The image built by the root Containerfile; pinned by tag, never `latest`.
-DEFAULT_BASE_IMAGE = f"quay.io/braking-distance/braking-distance:{version('braking-distance')}"
+DEFAULT_BASE_IMAGE = PROJECT_IMAGE
 
 
 # Keys of an OpenShift AI S3 data connection Secret, mounted under the same env names.
@@ -161,7 +161,7 @@ class PipelineConfig(BaseSettings):
     )
     s3_connection_secret: str = Field(
         "model-storage",
-        description="Data connection Secret (AWS_* keys) given to register and deploy; "
+        description="Data connection Secret (AWS_* keys) the register step uploads to; "
         "pipeline-server/connections creates it under this name.",
     )
     registry_token_secret: str = Field(

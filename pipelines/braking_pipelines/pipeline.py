@@ -28,12 +28,7 @@ DESCRIPTION = (
 REGISTRY_TOKEN_ENV = "BRAKING_REGISTRATION_TOKEN"
 
 __all__ = ["STEPS", "build_pipeline", "compile_pipeline", "parse_arguments"]
-# The registration step reads the data connection under the registry library's names.
-REGISTRY_S3_ENV = {
-    "AWS_S3_BUCKET": "BRAKING_REGISTRATION_S3_BUCKET",
-    "AWS_S3_ENDPOINT": "BRAKING_REGISTRATION_S3_ENDPOINT",
-    "AWS_DEFAULT_REGION": "BRAKING_REGISTRATION_S3_REGION",
-}
+
 # Smoke-test scenario: a car 30 m ahead at 50 km/h, we drive 80 km/h on a dry road.
 SMOKE_SCENARIO = {"distance_m": 30.0, "lead_kmh": 50.0, "own_kmh": 80.0, "friction": 0.85}
 
@@ -122,12 +117,15 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             kubernetes.use_secret_as_env(
                 registered,
                 secret_name=config.s3_connection_secret,
-                secret_key_to_env=REGISTRY_S3_ENV,
+                # the whole data connection, under its own keys: the step uploads the model
+                secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
             )
             registered.set_env_variable(
                 "BRAKING_REGISTRATION_STORAGE_KEY", config.s3_connection_secret
             )
 
+            # The deploy step points KServe at the location the registry recorded; KServe's
+            # storage-initializer reads the data connection itself, so no S3 secret here.
             deployed = step["deploy_model"](
                 model=validated,
                 registered=registered.outputs["registered"],
@@ -136,11 +134,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 registry_url=registry_url,
             )
             _as_service_call(deployed.set_display_name("Deploy model"), config)
-            kubernetes.use_secret_as_env(
-                deployed,
-                secret_name=config.s3_connection_secret,
-                secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
-            )
+            deployed.set_env_variable("BRAKING_DEPLOY_SERVER_IMAGE", config.base_image)
 
             smoke = step["smoke_test"](endpoint_url=deployed.output, **SMOKE_SCENARIO)
             _as_service_call(smoke.set_display_name("Smoke inference"), config)

@@ -95,6 +95,19 @@ def _tensor_spec(node) -> TensorSpec:
     return TensorSpec(node.name, datatype, shape, dtype)
 
 
+def _model_file(path: Path) -> Path:
+    """The ONNX file of `path`: itself, its model.onnx, or its highest version's.
+
+    The last case is a folder as KServe's storage-initializer leaves one model (`1/model.onnx`).
+    """
+    if not path.is_dir():
+        return path
+    versions = model_versions(path)
+    if (path / ONNX_FILE).is_file() or not versions:
+        return path / ONNX_FILE
+    return path / str(versions[-1]) / ONNX_FILE
+
+
 def load_onnx_model(
     path: Path,
     name: str,
@@ -102,9 +115,10 @@ def load_onnx_model(
     engine: str = DEFAULT_ENGINE,
     max_rows: int | None = None,
 ) -> LoadedModel:
-    """Open `path` (a model.onnx file, or a folder holding one) with `engine` ("onnxruntime"
-    or "openvino"); `max_rows` caps the rows of one engine call (see `engines.open_session`)."""
-    model_file = path / ONNX_FILE if path.is_dir() else path
+    """Open `path` (model.onnx, or a folder holding it or `<n>/model.onnx`) with `engine`
+    ("onnxruntime" or "openvino"); `max_rows` caps the rows of one engine call (see
+    `engines.open_session`)."""
+    model_file = _model_file(path)
     if not model_file.is_file():
         raise ModelLoadError(f"model {name!r} version {version}: no {ONNX_FILE} at {model_file}")
     try:

@@ -20,6 +20,10 @@ def test_the_readme_table_names_every_settings_prefix_once():
     rows = re.findall(r"^\| `(BRAKING_[A-Z_]+_)` \|", readme, flags=re.M)
     prefixes = [str(cls.model_config.get("env_prefix")) for cls in settings_classes()]
     assert len(prefixes) == len(set(prefixes)), f"two settings classes share a prefix: {prefixes}"
-    missing = sorted(set(prefixes) - set(rows))
+    # Platform variables (the data connection's AWS_*) are read under their own names and
+    # listed in the README's platform table instead.
+    missing = sorted(
+        p for p in set(prefixes) - set(rows) if p.startswith("BRAKING_") or p not in readme
+    )
     assert not missing, f"README's configuration table lacks {missing}"
     assert "docs/configuration.md" in readme

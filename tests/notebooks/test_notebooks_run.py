@@ -146,18 +146,24 @@ def test_pipeline_notebook_runs_locally_registers_and_deploys(
 
 
 def test_register_model_notebook_registers_lists_and_reads_back(
-    run_notebook, embedded_stack, trained_model_dir: Path
+    run_notebook, embedded_stack, trained_model_dir: Path, tmp_path: Path
 ) -> None:
+    import shutil
+
+    from model_folders import pass_gate
     from model_registry import ModelRegistry
 
     from braking_release.register import HASH_PROPERTY, model_sha256
+
+    # Registration takes validated models only: a copy of the trained model with a verdict.
+    model_dir = pass_gate(shutil.copytree(trained_model_dir, tmp_path / "model"))
 
     notebook = run_notebook(
         "04-register-model.ipynb",
         {
             "registry_url": embedded_stack.registry_url,
             "model_name": "braking-notebook-04",
-            "model_dir": str(trained_model_dir),
+            "model_dir": str(model_dir),
         },
         env=embedded_stack.env,
     )
@@ -167,13 +173,13 @@ def test_register_model_notebook_registers_lists_and_reads_back(
         author="test",
         is_secure=False,
     )
-    sha256 = model_sha256(trained_model_dir)
+    sha256 = model_sha256(model_dir)
     version_name = f"notebook-{sha256[:8]}"
     version = registry.get_model_version("braking-notebook-04", version_name)
     assert version is not None, f"the notebook did not register {version_name}"
     assert version.custom_properties[HASH_PROPERTY] == sha256
     artifact = registry.get_model_artifact("braking-notebook-04", version_name)
-    assert artifact.uri == trained_model_dir.resolve().as_uri()
+    assert artifact.uri == model_dir.resolve().as_uri()
     assert (artifact.model_format_name, artifact.model_format_version) == ("onnx", "1")
     # the library's idempotent registration found the hand-registered version
     assert [v.name for v in registry.get_model_versions("braking-notebook-04")] == [version_name]

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from s3_fixtures import s3_bucket, s3_server  # noqa: F401 (a local run with S3 storage)
 from stack_fixtures import embedded_stack, stack_env  # noqa: F401
 
 API = "/apis/v2beta1"

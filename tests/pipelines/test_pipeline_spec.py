@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from braking_pipelines.config import S3_CONNECTION_KEYS, PipelineConfig
-from braking_pipelines.pipeline import REGISTRY_S3_ENV, REGISTRY_TOKEN_ENV, compile_pipeline
+from braking_pipelines.pipeline import REGISTRY_TOKEN_ENV, compile_pipeline
 
 IMAGE = "registry.example/braking:1.2.3"
 
@@ -129,20 +129,18 @@ def test_every_step_runs_the_configured_image_without_installing_kfp(compiled):
 
 def test_secrets_are_attached_to_the_service_steps_only(compiled):
     _, executors, _ = compiled
-    assert set(executors) == {"exec-register-model", "exec-deploy-model"}
+    assert set(executors) == {"exec-register-model"}
     secrets = {
         name: {entry["secretName"]: entry["keyToEnv"] for entry in executor["secretAsEnv"]}
         for name, executor in executors.items()
     }
     assert secrets["exec-register-model"] == {
         "model-registry-token": [{"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}],
-        # The registry records where the model lives, so it reads bucket/endpoint/region only.
-        "model-storage": [
-            {"envVar": env, "secretKey": key} for key, env in REGISTRY_S3_ENV.items()
-        ],
+        # The register step uploads the model: the whole data connection, under its own keys.
+        "model-storage": [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS],
     }
-    s3_env = [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS]
-    assert secrets["exec-deploy-model"] == {"model-storage": s3_env}
+    # The deploy step passes on the location the registry recorded: KServe reads the
+    # connection itself.
     # Without a token Secret the registry client falls back to the service-account token;
     # a missing data connection, on the other hand, must stop the pod from starting.
     optional = {

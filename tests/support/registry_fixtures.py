@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from model_folders import pass_gate
 
-from braking_model.model_dir import GATE_FILE, METRICS_FILE, ONNX_FILE
+from braking_model.model_dir import METRICS_FILE, ONNX_FILE
 from braking_registry.server import create_app
 from braking_registry.spec import API_PREFIX
 
@@ -121,7 +122,8 @@ def _quiet_client_warnings(caplog):
 
 
 def write_onnx_model(model_dir: Path, seed: int) -> Path:
-    """A tiny real ONNX regressor on 7 features (input `sensor_features`) plus metrics.json."""
+    """A tiny real ONNX regressor on 7 features (input `sensor_features`), metrics.json and a
+    passed gate: a MODEL_DIR registration accepts."""
     import numpy as np
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
@@ -144,8 +146,7 @@ def write_onnx_model(model_dir: Path, seed: int) -> Path:
         "dataset_sha256": f"{seed:064x}",
     }
     (model_dir / METRICS_FILE).write_text(json.dumps(metrics))
-    (model_dir / GATE_FILE).write_text(json.dumps({"passed": True, "reasons": []}))
-    return model_dir
+    return pass_gate(model_dir)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The release steps need a real registry and a real inference server."""
+"""The release steps need a real registry, a real S3 server and a real inference server."""
 
 from registry_fixtures import (  # noqa: F401
     _model_dirs,
@@ -8,4 +8,5 @@ from registry_fixtures import (  # noqa: F401
     registry,
     registry_factory,
 )
+from s3_fixtures import s3_bucket, s3_server  # noqa: F401
 from serving_fixtures import reference_session, server_url, serving_model_dir  # noqa: F401

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import yaml
 from crd_schema import CrdSchemas
 from serving_fixtures import MODEL_NAME, random_features, running_server
 
 from braking_model.model_dir import ONNX_FILE
-from braking_release.config import DeployConfig
+from braking_release.config import DeployConfig, RegistrationConfig
 from braking_release.deploy import DeployError, deploy_model
+from braking_release.register import RegisteredModelVersion, register_model
 from braking_serving.client import InferenceClient
 from braking_serving.config import ServerConfig
 
@@ -48,7 +52,7 @@ def _kserve(double: KubeApiDouble, **settings) -> DeployConfig:
         "kube_api_url": double.url,
         "kube_token": TOKEN,
         "storage_key": "my-storage",
-        "storage_path": "models/braking-distance",
+        "storage_path": "models/braking-distance/3-1a2b3c4d",
         "poll_seconds": 0.01,
         "timeout_seconds": 5,
     }
@@ -118,12 +122,17 @@ def test_an_unchanged_spec_is_ready_at_once(crds, tmp_path):
     assert generation["generation"] == 1
 
 
-def test_without_a_route_the_url_is_the_in_cluster_address(crds, tmp_path):
+def test_without_a_route_the_url_is_the_headless_predictor_on_the_runtime_port(crds, tmp_path):
+    # OpenShift AI's RawDeployment Service is headless: no port 80 -> 8888 mapping to rely on.
     with KubeApiDouble(crds, url=False) as double:
-        deployment = deploy_model(tmp_path, _kserve(double))
-    assert deployment.url == (
-        f"http://{MODEL_NAME}-predictor.braking.svc.cluster.local/v2/models/{MODEL_NAME}"
-    )
+        ovms = deploy_model(tmp_path, _kserve(double))
+        ours = deploy_model(tmp_path, _kserve(double, runtime="braking-serving"))
+    host = f"http://{MODEL_NAME}-predictor.braking.svc.cluster.local"
+    assert ovms.url == ovms.internal_url == f"{host}:8888/v2/models/{MODEL_NAME}"
+    assert ours.internal_url == f"{host}:8080/v2/models/{MODEL_NAME}"
+    # The project's own runtime has no OpenShift AI template: the deploy step applies it.
+    runtime = double.objects["servingruntimes/braking/braking-serving"]
+    assert runtime["spec"]["protocolVersions"] == ["v2"]
 
 
 def test_timeout_reports_the_status_conditions(crds, tmp_path):
@@ -156,6 +165,62 @@ def test_applies_the_serving_runtime_on_request(crds, tmp_path):
 def test_api_errors_are_reported(crds, tmp_path):
     with KubeApiDouble(crds) as double, pytest.raises(DeployError, match="401 Unauthorized"):
         deploy_model(tmp_path, _kserve(double, kube_token="wrong"))
+
+
+def _documented_cluster_configuration(repo_root) -> dict:
+    """The cluster configuration pipelines/README.md tells users to write."""
+    text = (repo_root / "pipelines" / "README.md").read_text()
+    block = re.search(r"A cluster configuration, for example:\s*```yaml\n(.*?)```", text, re.S)
+    return yaml.safe_load(block.group(1).replace("<project>", "braking"))
+
+
+def test_the_documented_cluster_configuration_deploys_the_registered_model(
+    crds, repo_root, registry, model_dir_factory, s3_server, s3_bucket, monkeypatch
+):
+    documented = _documented_cluster_configuration(repo_root)
+    assert documented["deploy_target"] == "kserve"
+    assert not [name for name in documented["service_env"] if "DEPLOY_STORAGE" in name]
+    # What the pipeline gives its register and deploy steps: service_env, the data connection
+    # under its own keys, the connection Secret's name.
+    env = {
+        **documented["service_env"],
+        "AWS_S3_ENDPOINT": s3_server.url,
+        "AWS_S3_BUCKET": s3_bucket,
+        "AWS_ACCESS_KEY_ID": s3_server.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_access_key,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "BRAKING_REGISTRATION_STORAGE_KEY": "model-storage",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    model_dir = model_dir_factory(1)
+    # This machine's registry stands in for the cluster's route.
+    registered = register_model(model_dir, RegistrationConfig(registry_url=registry.url))
+    # The pipeline hands the registration to the deploy step as artifact metadata.
+    handed_over = RegisteredModelVersion(**dataclasses.asdict(registered))
+
+    with KubeApiDouble(crds) as double:
+        monkeypatch.setenv("BRAKING_DEPLOY_KUBE_API_URL", double.url)
+        monkeypatch.setenv("BRAKING_DEPLOY_KUBE_TOKEN", TOKEN)
+        monkeypatch.setenv("BRAKING_DEPLOY_POLL_SECONDS", "0.01")
+        config = DeployConfig(target=documented["deploy_target"])
+        deployment = deploy_model(model_dir, config, registered=handed_over)
+
+    isvc = double.objects[f"inferenceservices/braking/{MODEL_NAME}"]
+    model = isvc["spec"]["predictor"]["model"]
+    assert model["storage"] == {"key": "model-storage", "path": registered.storage_path}
+    assert model["runtime"] == "kserve-ovms"
+    assert s3_server.keys(s3_bucket)[0] == f"{registered.storage_path}/1/model.onnx"
+    labels = isvc["metadata"]["labels"]
+    assert labels["modelregistry.opendatahub.io/registered-model-id"] == (
+        registered.registered_model_id
+    )
+    assert labels["modelregistry.opendatahub.io/model-version-id"] == registered.model_version_id
+    assert labels["modelregistry.opendatahub.io/name"] == "braking-distance"
+    assert isvc["metadata"]["annotations"]["security.opendatahub.io/enable-auth"] == "true"
+    assert deployment.internal_url == (
+        f"http://{MODEL_NAME}-predictor.braking.svc.cluster.local:8888/v2/models/{MODEL_NAME}"
+    )
 
 
 def test_local_deploy_loads_the_model_into_the_running_server(tmp_path, serving_model_dir):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import yaml
 from crd_schema import CrdSchemas, ManifestError
@@ -9,7 +11,9 @@ from crd_schema import CrdSchemas, ManifestError
 from braking_release.config import DeployConfig
 from braking_release.manifests import inference_service, serving_runtime
 
-DATA_CONNECTION = {"storage_key": "my-storage", "storage_path": "models/braking-distance"}
+VERSION_PATH = "models/braking-distance/3-1a2b3c4d"
+DATA_CONNECTION = {"storage_key": "my-storage", "storage_path": VERSION_PATH}
+REGISTERED = SimpleNamespace(registered_model_id="1", model_version_id="3")
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +31,15 @@ def crds(shared_reference) -> CrdSchemas:
     "settings",
     [
         DATA_CONNECTION,
-        {**DATA_CONNECTION, "deployment_mode": "Serverless", "enable_auth": True},
+        {**DATA_CONNECTION, "deployment_mode": "Serverless", "enable_auth": False},
         {**DATA_CONNECTION, "expose": True, "min_replicas": 2, "max_replicas": 4},
         {"storage_uri": "s3://models/braking-distance"},
     ],
-    ids=["data-connection", "serverless-auth", "exposed-scaled", "storage-uri"],
+    ids=["data-connection", "serverless-no-auth", "exposed-scaled", "storage-uri"],
 )
 def test_inference_service_validates_against_the_crd(crds, settings):
     manifest = inference_service(
-        DeployConfig(target="kserve", **settings),
-        "braking",
-        registered_model_id="1",
-        model_version_id="3",
+        DeployConfig(target="kserve", **settings), "braking", registered=REGISTERED
     )
     crds.validate(manifest)
     model = manifest["spec"]["predictor"]["model"]
@@ -47,17 +48,37 @@ def test_inference_service_validates_against_the_crd(crds, settings):
     labels = manifest["metadata"]["labels"]
     assert labels["modelregistry.opendatahub.io/registered-model-id"] == "1"
     assert labels["modelregistry.opendatahub.io/model-version-id"] == "3"
+    assert labels["modelregistry.opendatahub.io/name"] == "braking-distance"
     annotations = manifest["metadata"]["annotations"]
     mode = settings.get("deployment_mode", "RawDeployment")
     assert annotations["serving.kserve.io/deploymentMode"] == mode
     auth = annotations.get("security.opendatahub.io/enable-auth")
-    assert auth == ("true" if settings.get("enable_auth") else None)
+    assert auth == (None if settings.get("enable_auth") is False else "true")
 
 
-def test_data_connection_points_at_the_parent_of_version_folders():
-    manifest = inference_service(DeployConfig(**DATA_CONNECTION), "braking")
+def test_the_location_comes_from_the_registered_version_unless_given():
+    registered = SimpleNamespace(
+        registered_model_id="1",
+        model_version_id="3",
+        uri=f"s3://models/{VERSION_PATH}?endpoint=https://s3.example&defaultRegion=us-east-1",
+        storage_key="model-storage",
+        storage_path=VERSION_PATH,
+    )
+    manifest = inference_service(DeployConfig(), "braking", registered=registered)
     storage = manifest["spec"]["predictor"]["model"]["storage"]
-    assert storage == {"key": "my-storage", "path": "models/braking-distance"}
+    assert storage == {"key": "model-storage", "path": VERSION_PATH}
+    uri_only = SimpleNamespace(**{**vars(registered), "storage_key": None, "storage_path": None})
+    model = inference_service(DeployConfig(), "braking", registered=uri_only)["spec"]
+    assert model["predictor"]["model"]["storageUri"] == f"s3://models/{VERSION_PATH}"
+    explicit = DeployConfig(storage_key="other", storage_path="elsewhere/4-deadbeef")
+    manifest = inference_service(explicit, "braking", registered=registered)
+    assert manifest["spec"]["predictor"]["model"]["storage"]["key"] == "other"
+    local = SimpleNamespace(uri="file:///home/me/model", storage_key=None, storage_path=None)
+    with pytest.raises(ValueError, match=r"BRAKING_REGISTRATION_STORAGE=s3.*file:///home/me/model"):
+        inference_service(DeployConfig(), "braking", registered=local)
+
+
+def test_a_storage_path_ending_in_a_bare_version_folder_is_refused():
     with pytest.raises(ValueError, match="version folder"):
         inference_service(
             DeployConfig(storage_key="my-storage", storage_path="models/braking-distance/3"), "b"
@@ -79,7 +100,30 @@ def test_serving_runtime_validates_against_the_crd(crds):
     crds.validate(manifest)
     formats = manifest["spec"]["supportedModelFormats"]
     assert {"name": "onnx", "version": "1", "autoSelect": True} in formats
-    assert "@sha256:" in manifest["spec"]["containers"][0]["image"]
+    container = manifest["spec"]["containers"][0]
+    assert "@sha256:" in container["image"]
+    assert '--plugin_config={"INFERENCE_PRECISION_HINT":"f32"}' in container["args"]
+
+
+def test_the_projects_own_runtime_validates_against_the_crd(crds):
+    config = DeployConfig(runtime="braking-serving", server_image="quay.io/org/braking:1.2")
+    manifest = serving_runtime(config, "braking")
+    crds.validate(manifest)
+    spec = manifest["spec"]
+    assert spec["protocolVersions"] == ["v2"]
+    assert spec["supportedModelFormats"] == [{"name": "onnx", "version": "1", "autoSelect": True}]
+    container = spec["containers"][0]
+    assert container["image"] == "quay.io/org/braking:1.2"
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert container["args"] == ["--model-dir", "/mnt/models", "--name", "{{.Name}}"]
+    annotations = manifest["metadata"]["annotations"]
+    assert annotations["opendatahub.io/template-name"] == "braking-serving"
+    assert (
+        annotations["openshift.io/display-name"]
+        == annotations["opendatahub.io/template-display-name"]
+    )
+    isvc = inference_service(config.model_copy(update=DATA_CONNECTION), "braking")
+    assert isvc["spec"]["predictor"]["model"]["runtime"] == "braking-serving"
 
 
 def test_the_strict_validator_rejects_unknown_and_mistyped_fields(crds):
@@ -104,7 +148,7 @@ def test_deploy_manifests_command_writes_valid_yaml(crds, tmp_path):
     from braking_cli.main import app
 
     arguments = ["deploy", "manifests", "-o", str(tmp_path), "--namespace", "braking"]
-    arguments += ["--storage-key", "my-storage", "--storage-path", "models/braking-distance"]
+    arguments += ["--storage-key", "my-storage", "--storage-path", VERSION_PATH]
     arguments += ["--create-runtime", "--enable-auth", "--model-version-id", "4"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
@@ -125,4 +169,4 @@ def test_deploy_manifests_command_names_a_missing_model_location(tmp_path):
         app, ["deploy", "manifests", "-o", str(tmp_path), "--namespace", "braking"]
     )
     assert result.exit_code == 1
-    assert "storage_key" in result.output
+    assert "storage_key" in result.output and "Traceback" not in result.output

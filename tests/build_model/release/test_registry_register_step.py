@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from model_folders import pass_gate
 from registry_fixtures import self_signed_certificate
 from typer.testing import CliRunner
 
 from braking_cli.main import app
-from braking_model.model_dir import GATE_FILE, METRICS_FILE
 from braking_release.register import (
     RegistrationConfig,
     RegistrationError,
     model_sha256,
     register_model,
-    storage_location,
 )
 
 
@@ -28,20 +28,19 @@ def _config(registry, **overrides) -> RegistrationConfig:
     return RegistrationConfig(**{**settings, **overrides})
 
 
-def test_registers_the_trained_model_with_its_metadata(registry, trained_model_dir):
-    metrics = json.loads((trained_model_dir / METRICS_FILE).read_text())
+def test_registers_the_trained_model_with_its_metadata(registry, trained_model_dir, tmp_path):
+    model_dir = pass_gate(shutil.copytree(trained_model_dir, tmp_path / "model"))
+    metrics = json.loads((model_dir / "metrics.json").read_text())
 
-    result = register_model(
-        trained_model_dir, _config(registry), run_id="run-7", source_revision="abc123"
-    )
+    result = register_model(model_dir, _config(registry), run_id="run-7", source_revision="abc123")
 
     assert result.created and result.version_name == "1"
-    assert result.uri == trained_model_dir.resolve().as_uri()
+    assert result.uri == model_dir.resolve().as_uri()
     client = registry.client()
     version = client.get_model_version("braking-distance", "1")
     assert version.id == result.model_version_id
     properties = version.custom_properties
-    assert properties["model_sha256"] == model_sha256(trained_model_dir)
+    assert properties["model_sha256"] == model_sha256(model_dir) == metrics["onnx_sha256"]
     assert properties["metric.rmse"] == pytest.approx(metrics["rmse"])
     assert properties["metric.best_cv_rmse"] == pytest.approx(metrics["best_cv_rmse"])
     assert json.loads(properties["training_params"]) == metrics["hyperparameters"]
@@ -54,16 +53,51 @@ def test_registers_the_trained_model_with_its_metadata(registry, trained_model_d
     assert artifact.model_source_id == "run-7"
 
 
-def test_gate_verdict_is_recorded(registry, model_dir_factory):
-    model_dir = model_dir_factory(1)
-    (model_dir / GATE_FILE).write_text(json.dumps({"passed": False, "reasons": ["rmse high"]}))
+def test_a_failed_gate_registers_only_when_allowed_and_says_so(registry, model_dir_factory):
+    model_dir = pass_gate(model_dir_factory(1), passed=False, reasons=["rmse high"])
 
-    register_model(model_dir, _config(registry))
+    with pytest.raises(RegistrationError, match=r"gate rejected this model \(rmse high\)"):
+        register_model(model_dir, _config(registry))
+    assert registry.client().get_registered_model("braking-distance") is None
+    register_model(model_dir, _config(registry), allow_failed_gate=True)
 
     properties = registry.client().get_model_version("braking-distance", "1").custom_properties
     assert properties["gate_passed"] is False
+    assert properties["gate_failure_allowed"] is True
     assert json.loads(properties["gate_reasons"]) == ["rmse high"]
     assert properties["metric.test.mae"] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("truncate", r"does not load as an ONNX model"),
+        ("no-gate", r"no gate verdict; run `braking validate` first"),
+        ("changed", r"differs from onnx_sha256 .* the file changed after export"),
+        ("no-hash", r"no onnx_sha256 recorded at export"),
+    ],
+)
+def test_refuses_a_model_folder_it_cannot_trust(registry, model_dir_factory, damage, message):
+    model_dir = model_dir_factory(2)
+    model_file, gate = model_dir / "model.onnx", model_dir / "gate.json"
+    if damage == "truncate":
+        model_file.write_bytes(model_file.read_bytes()[:200])
+        gate.unlink()
+    elif damage == "no-gate":
+        gate.unlink()
+    elif damage == "changed":
+        model_file.write_bytes(model_dir_factory(3).joinpath("model.onnx").read_bytes())
+    else:
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        del metrics["onnx_sha256"]
+        (model_dir / "metrics.json").write_text(json.dumps(metrics))
+
+    with pytest.raises(RegistrationError, match=message):
+        register_model(model_dir, _config(registry), allow_failed_gate=damage != "no-gate")
+    args = ["register", "--model", str(model_dir), "--registry-url", registry.url]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert registry.client().get_registered_model("braking-distance") is None
 
 
 def test_same_model_bytes_return_the_existing_version(registry, model_dir_factory):
@@ -90,30 +124,10 @@ def test_concurrent_registrations_get_distinct_version_names(registry, model_dir
     assert len({r.model_version_id for r in results}) == 4
 
 
-def test_template_names_and_s3_location(registry, model_dir_factory, monkeypatch):
-    monkeypatch.delenv("AWS_S3_BUCKET", raising=False)
+def test_template_names(registry, model_dir_factory):
     model_dir = model_dir_factory(3)
-    config = _config(
-        registry,
-        version_template="v-{hash8}",
-        storage="s3",
-        s3_bucket="models",
-        s3_endpoint="https://s3.example:443",
-        s3_region="us-east-1",
-        storage_key="aws-connection-models",
-    )
-    sha = model_sha256(model_dir)
-
-    result = register_model(model_dir, config)
-
-    assert result.version_name == f"v-{sha[:8]}"
-    uri, path = storage_location(model_dir, config)
-    assert path == f"models/braking-distance/{sha[:12]}"
-    assert uri == f"s3://models/{path}?endpoint=https://s3.example:443&defaultRegion=us-east-1"
-    artifact = registry.client().get_model_artifact("braking-distance", result.version_name)
-    assert (artifact.uri, artifact.storage_key, artifact.storage_path) == (
-        uri, "aws-connection-models", path,
-    )  # fmt: skip
+    result = register_model(model_dir, _config(registry, version_template="v-{hash8}"))
+    assert result.version_name == f"v-{model_sha256(model_dir)[:8]}"
 
 
 def test_token_protected_registry(registry_factory, model_dir_factory, tmp_path):
@@ -147,7 +161,7 @@ def test_bad_inputs_fail_clearly(registry, tmp_path):
     with pytest.raises(ValueError, match="registry_url"):
         RegistrationConfig(registry_url="127.0.0.1:8080")
     with pytest.raises(ValueError, match="storage_key"):
-        RegistrationConfig(storage="s3", s3_bucket="b")
+        RegistrationConfig(storage="s3", connection={"s3_bucket": "b"})
 
 
 def test_cli_register_prints_the_ids(registry, model_dir_factory):
