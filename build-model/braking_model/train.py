@@ -1,7 +1,7 @@
 """Refit the best candidate, export it to ONNX and write MODEL_DIR; `train_model` runs the
 whole stage (time split -> search -> refit -> export -> report) in-process.
 
-MODEL_DIR: model.onnx, model.joblib, metrics.json, trials.csv, model_card.md, plots/*.png.
+MODEL_DIR: model.onnx, reference_profile.json, model.joblib, metrics.json, trials.csv, model_card.md, plots/*.png.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def fit_and_export(
 
     from braking_model import export, report
     from braking_model.estimator import build_pipeline
+    from braking_model.reference import write_reference_profile
     from braking_model.validate import METRICS_FILE, measure
 
     config = config or TrainConfig()
@@ -78,7 +79,7 @@ def fit_and_export(
     output_dir.mkdir(parents=True, exist_ok=True)
     train, test = read_frame(train_path), read_frame(test_path)
     X_train, y_train = features_and_label(train)
-    X_test, _ = features_and_label(test)
+    X_test, y_test = features_and_label(test)
 
     pipeline = build_pipeline(best.family, best.params, config.seed)
     started = time.perf_counter()
@@ -107,6 +108,10 @@ def fit_and_export(
     # and seed give the same model file, which the registry then recognises as already known.
     metrics["refit_time_s"] = refit_seconds
     export.save(model, output_dir / ONNX_FILE)
+    # The reference the served model is monitored against (braking_monitoring, ADR 13).
+    write_reference_profile(
+        output_dir, X_train, X_test, y_test, lambda X: export.onnx_predict(sess, X), config.seed
+    )
     joblib.dump(pipeline, output_dir / JOBLIB_FILE)
 
     summary = {
