@@ -8,9 +8,9 @@ picks all, request or response events, `url` where they go.
 
 The request path only appends to a bounded asyncio queue (`log()` never awaits); a sender
 task drains it in batches of up to `batch_size` events or every `batch_interval_seconds`.
-A batch of one event is sent in CloudEvents binary mode (exactly KServe's wire format); larger
-batches as one `application/cloudevents-batch+json` body (the CloudEvents HTTP batch format),
-so capture costs one HTTP request per batch instead of two per inference. A full queue drops
+With `batch_size` 1 every event goes alone in CloudEvents binary mode (exactly KServe's wire
+format); larger batches go as one `application/cloudevents-batch+json` body (the CloudEvents
+HTTP batch format), so capture costs one HTTP request per batch, not two per inference. A full queue drops
 the inference and counts it in `braking_serving_inference_log_dropped_total`; a batch the
 collector refuses or cannot be reached for is counted in `..._failed_total`. Nothing is lost
 silently, and nothing ever blocks an inference.
@@ -117,9 +117,8 @@ class InferenceLogger:
         """Send what is queued (for at most `drain_seconds`), then stop."""
         if self._sender is None:
             return
-        deadline = time.monotonic() + drain_seconds
-        while not self._queue.empty() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), drain_seconds)
         self._sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._sender
@@ -127,11 +126,11 @@ class InferenceLogger:
         self._sender = None
 
     async def _send_forever(self) -> None:
+        events_per_inference = len(self._types)
         while True:
             batch = [await self._queue.get()]
             deadline = time.monotonic() + self.config.batch_interval_seconds
-            events_per_inference = len(self._types)
-            while len(batch) * events_per_inference < self.config.batch_size:
+            while (len(batch) + 1) * events_per_inference <= self.config.batch_size:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -139,25 +138,32 @@ class InferenceLogger:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except TimeoutError:
                     break
-            await self._send(batch)
+            try:
+                await self._send([e for inference in batch for e in self.events(inference)])
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
-    async def _send(self, batch: list[_Inference]) -> None:
-        events = [event for inference in batch for event in self.events(inference)]
-        try:
-            if len(events) == 1:
-                headers, body = binary_mode(events[0])
+    async def _send(self, events: list[CloudEvent]) -> None:
+        """One batch request, or (batch size 1) one binary-mode request per event."""
+        if self.config.batch_size == 1:
+            requests = [binary_mode(event) for event in events]
+        else:
+            body = orjson.dumps([structured(event) for event in events])
+            requests = [({"content-type": BATCH_CONTENT_TYPE}, body)]
+        per_request = len(events) // len(requests)
+        for headers, body in requests:
+            try:
                 response = await self._http.post(self.config.url, content=body, headers=headers)
-            else:
-                body = orjson.dumps([structured(event) for event in events])
-                headers = {"content-type": BATCH_CONTENT_TYPE}
-                response = await self._http.post(self.config.url, content=body, headers=headers)
-            ok = response.status_code < 300
-            if not ok:
-                log.warning("logger URL answered %s: %s", response.status_code, response.text[:200])
-        except Exception as error:  # the collector may be down: count, never crash the server
-            log.warning("cannot send %d inference events: %s", len(events), error)
-            ok = False
-        (self.metrics.sent if ok else self.metrics.failed).inc(len(events))
+                ok = response.status_code < 300
+                if not ok:
+                    log.warning(
+                        "logger URL answered %s: %s", response.status_code, response.text[:200]
+                    )
+            except Exception as error:  # the collector may be down: count, never crash the server
+                log.warning("cannot send %d inference events: %s", per_request, error)
+                ok = False
+            (self.metrics.sent if ok else self.metrics.failed).inc(per_request)
 
     def events(self, inference: _Inference) -> list[CloudEvent]:
         """The CloudEvents of one inference: request and/or response with one shared id."""
