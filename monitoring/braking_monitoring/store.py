@@ -109,8 +109,14 @@ class InferenceStore:
         import pyarrow.dataset as ds
 
         base = f"{self.root}/model={model}"
+        # Version names are strings ("3", "v3"): never let pyarrow guess them as integers.
+        partitioning = ds.partitioning(
+            pa.schema([("version", pa.string()), ("date", pa.string())]), flavor="hive"
+        )
         try:
-            dataset = ds.dataset(base, filesystem=self.fs, format="parquet", partitioning="hive")
+            dataset = ds.dataset(
+                base, filesystem=self.fs, format="parquet", partitioning=partitioning
+            )
         except (FileNotFoundError, OSError):
             return INFERENCE_SCHEMA.empty_table()
         table = dataset.to_table(

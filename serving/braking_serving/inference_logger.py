@@ -226,3 +226,13 @@ def structured(event: CloudEvent) -> dict:
         **event.extensions,
         "data": orjson.Fragment(event.data),
     }
+
+
+def inference_logger_for(metrics) -> InferenceLogger | None:
+    """The server's logger when BRAKING_SERVING_LOGGER_URL is set, its counters registered
+    with the server's own metrics (`metrics` may be None: metrics off)."""
+    config = InferenceLoggerConfig()
+    if not config.url:
+        return None
+    registry = metrics.registry if metrics is not None else CollectorRegistry()
+    return InferenceLogger(config, registry)

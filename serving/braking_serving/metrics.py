@@ -42,6 +42,11 @@ class ServerMetrics:
         )
         self._children: dict[tuple[str, str, int], tuple] = {}
 
+    @property
+    def registry(self) -> CollectorRegistry | None:
+        """Where other server metrics register (None in multiprocess mode: files collect)."""
+        return self._registry
+
     def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
         key = (model, endpoint, status)
         children = self._children.get(key)

@@ -21,6 +21,7 @@ import orjson
 from braking_data.contract import check_model_name
 from braking_serving import __version__
 from braking_serving.config import ServerConfig
+from braking_serving.inference_logger import inference_logger_for
 from braking_serving.metrics import METRICS_CONTENT_TYPE, ServerMetrics
 from braking_serving.protocol import ProtocolError, error_body, infer_response, parse_infer_request
 from braking_serving.repository import LoadedModel, ModelLoadError, ModelStore, load_onnx_model
@@ -53,6 +54,7 @@ class InferenceServer:
         for name, path in config.models.items():
             self.store.add(load_onnx_model(path, name))
         self.metrics = ServerMetrics() if config.metrics else None
+        self.inference_logger = inference_logger_for(self.metrics)  # None unless configured
         self._auth = f"Bearer {config.token}".encode() if config.token else None
         self._poller: asyncio.Task | None = None
 
@@ -70,12 +72,16 @@ class InferenceServer:
                     log.warning("%s", error)
                 if self.store.repository is not None:
                     self._poller = asyncio.create_task(self._poll_repository())
+                if self.inference_logger is not None:
+                    await self.inference_logger.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._poller is not None:
                     self._poller.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await self._poller
+                if self.inference_logger is not None:
+                    await self.inference_logger.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -149,9 +155,14 @@ class InferenceServer:
         model = self._model(name, version)
         if rest == ["infer"]:
             _allow(method, "POST")
-            request = parse_infer_request(await _read_body(receive, length, self.config), model)
-            results = model.run(request.output_names, request.feeds)
-            return name, "infer", 200, infer_response(model, request, results), _JSON
+            body = await _read_body(receive, length, self.config)
+            request = parse_infer_request(body, model)
+            response = infer_response(
+                model, request, model.run(request.output_names, request.feeds)
+            )
+            if self.inference_logger is not None:  # queued, sent off the request path
+                self.inference_logger.log(name, body, response)
+            return name, "infer", 200, response, _JSON
         if rest == ["ready"]:
             _allow(method, "GET")
             body = {"name": name, "version": model.version, "ready": True}
