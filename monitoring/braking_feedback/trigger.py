@@ -37,6 +37,10 @@ class TriggerConfig(BaseSettings):
         86400.0, ge=0, description="one run per (model, version, reason) within this time"
     )
     data_rows: int = Field(100_000, ge=1000, description="rows the retraining run generates")
+    cluster_url: str = Field(
+        "http://braking-retrain-trigger.braking-distance.svc:8084",
+        description="the trigger's in-cluster URL, which Alertmanager's webhook calls",
+    )
 
 
 def seed_from_time(when: float) -> int:
