@@ -1,7 +1,8 @@
 """Refit the best candidate, export it to ONNX and write MODEL_DIR; `train_model` runs the
 whole stage (time split -> search -> refit -> export -> report) in-process.
 
-MODEL_DIR: model.onnx, reference_profile.json, model.joblib, metrics.json, trials.csv, model_card.md, plots/*.png.
+MODEL_DIR: model.onnx, reference_profile.json, model.joblib, metrics.json, trials.csv,
+model_card.md, plots/*.png.
 """
 
 from __future__ import annotations

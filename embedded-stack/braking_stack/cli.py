@@ -26,7 +26,10 @@ def _stack_config(**options: object):
 
 DirOption = typer.Option(None, "--dir", help="state dir [env BRAKING_STACK_DIR; ./.braking-stack]")
 ServiceOption = typer.Option(
-    (), "--service", help="only this service (registry, serving); repeatable [default: both]"
+    (),
+    "--service",
+    help="only this service (registry, serving, monitoring); repeatable "
+    "[default: registry and serving; env BRAKING_STACK_SERVICES]",
 )
 
 

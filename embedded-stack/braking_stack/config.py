@@ -19,7 +19,10 @@ class StackConfig(BaseSettings):
     registry_port: int = Field(8080, ge=1, le=65535, description="model registry port")
     serving_port: int = Field(8081, ge=1, le=65535, description="inference server port")
     serving_workers: int = Field(1, ge=1, le=64, description="inference server processes")
-    services: tuple[Literal["registry", "serving"], ...] = ("registry", "serving")
+    monitoring_port: int = Field(8083, ge=1, le=65535, description="inference-log collector port")
+    services: tuple[Literal["registry", "serving", "monitoring"], ...] = Field(
+        ("registry", "serving"), description="services to run; add monitoring for the collector"
+    )
     token: str | None = Field(None, description="bearer token both servers require")
     start_timeout_seconds: float = Field(60.0, gt=0, description="wait for health at startup")
 
@@ -38,6 +41,10 @@ class StackConfig(BaseSettings):
     @property
     def serving_url(self) -> str:
         return f"http://{self.host}:{self.serving_port}"
+
+    @property
+    def monitoring_url(self) -> str:
+        return f"http://{self.host}:{self.monitoring_port}"
 
     @property
     def registry_url(self) -> str:

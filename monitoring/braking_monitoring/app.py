@@ -9,6 +9,7 @@ TrustyAI REST subset out.
     POST /metrics/drift/kstest[/request]   KS drift, one-off or scheduled (TrustyAI shapes)
     GET  /metrics/drift/kstest/requests    scheduled requests; DELETE .../request stops one
     GET  /monitor/status                   windows, labelled windows and alarms per version
+    GET  /monitor/profile/{m}, /recent/{m} reference profile, last served rows (for reports)
     GET  /metrics, /q/metrics              Prometheus
 """
 
@@ -167,6 +168,24 @@ def build_app(config: CollectorConfig | None = None) -> Starlette:
     async def status(request: Request) -> Response:
         return JSONResponse(collector.status())
 
+    async def profile(request: Request) -> Response:
+        monitor = collector.monitors.get(request.path_params["model"])
+        found = monitor and monitor.profile(request.query_params.get("version", ANY_VERSION))
+        if not found:
+            raise BadRequest(f"no reference profile for {request.path_params['model']!r}", 404)
+        return Response(found.model_dump_json(), media_type="application/json")
+
+    async def recent(request: Request) -> Response:
+        monitor = collector.monitors.get(request.path_params["model"])
+        if monitor is None:
+            raise BadRequest(f"no inferences for {request.path_params['model']!r}", 404)
+        try:
+            rows = int(request.query_params.get("rows", "1000"))
+        except ValueError:
+            raise BadRequest("rows: expected an integer") from None
+        features, predictions = monitor.recent_frame(rows)
+        return JSONResponse({"features": features.tolist(), "predictions": predictions.tolist()})
+
     async def metrics(request: Request) -> Response:
         return Response(collector.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
@@ -199,6 +218,8 @@ def build_app(config: CollectorConfig | None = None) -> Starlette:
         Route("/metrics/drift/kstest/request", schedule, methods=["POST", "DELETE"]),
         Route("/metrics/drift/kstest/requests", requests, methods=["GET"]),
         Route("/monitor/status", status, methods=["GET"]),
+        Route("/monitor/profile/{model}", profile, methods=["GET"]),
+        Route("/monitor/recent/{model}", recent, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/q/metrics", metrics, methods=["GET"]),
         Route("/q/health/ready", health, methods=["GET"]),

@@ -10,8 +10,8 @@ The request path only appends to a bounded asyncio queue (`log()` never awaits);
 task drains it in batches of up to `batch_size` events or every `batch_interval_seconds`.
 With `batch_size` 1 every event goes alone in CloudEvents binary mode (exactly KServe's wire
 format); larger batches go as one `application/cloudevents-batch+json` body (the CloudEvents
-HTTP batch format), so capture costs one HTTP request per batch, not two per inference. A full queue drops
-the inference and counts it in `braking_serving_inference_log_dropped_total`; a batch the
+HTTP batch format), so capture costs one HTTP request per batch, not two per inference. A full
+queue drops the inference and counts it in `braking_serving_inference_log_dropped_total`; a batch the
 collector refuses or cannot be reached for is counted in `..._failed_total`. Nothing is lost
 silently, and nothing ever blocks an inference.
 """
@@ -67,6 +67,7 @@ class _Inference:
     request: bytes
     response: bytes
     time: float
+    id: str | None
 
 
 class LoggerMetrics:
@@ -99,10 +100,15 @@ class InferenceLogger:
             "response": (RESPONSE_TYPE,),
         }[config.mode]
 
-    def log(self, model: str, request: bytes, response: bytes) -> None:
-        """Queue one inference; drops and counts it when the queue is full. Never waits."""
+    def log(
+        self, model: str, request: bytes, response: bytes, request_id: str | None = None
+    ) -> None:
+        """Queue one inference; drops and counts it when the queue is full. Never waits.
+
+        The request's own `id` (OIP) becomes the events' `ce-id` when given, so labels that
+        arrive later can name the inference by the id the client chose."""
         try:
-            self._queue.put_nowait(_Inference(model, request, response, time.time()))
+            self._queue.put_nowait(_Inference(model, request, response, time.time(), request_id))
         except asyncio.QueueFull:
             self.metrics.dropped.inc()
 
@@ -167,7 +173,7 @@ class InferenceLogger:
 
     def events(self, inference: _Inference) -> list[CloudEvent]:
         """The CloudEvents of one inference: request and/or response with one shared id."""
-        event_id = str(uuid.uuid4())
+        event_id = inference.id or str(uuid.uuid4())
         when = datetime.fromtimestamp(inference.time, UTC).isoformat().replace("+00:00", "Z")
         bodies = {REQUEST_TYPE: inference.request, RESPONSE_TYPE: inference.response}
         return [

@@ -161,7 +161,7 @@ class InferenceServer:
                 model, request, model.run(request.output_names, request.feeds)
             )
             if self.inference_logger is not None:  # queued, sent off the request path
-                self.inference_logger.log(name, body, response)
+                self.inference_logger.log(name, body, response, request.id)
             return name, "infer", 200, response, _JSON
         if rest == ["ready"]:
             _allow(method, "GET")
