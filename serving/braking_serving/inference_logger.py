@@ -11,9 +11,9 @@ task drains it in batches of up to `batch_size` events or every `batch_interval_
 With `batch_size` 1 every event goes alone in CloudEvents binary mode (exactly KServe's wire
 format); larger batches go as one `application/cloudevents-batch+json` body (the CloudEvents
 HTTP batch format), so capture costs one HTTP request per batch, not two per inference. A full
-queue drops the inference and counts it in `braking_serving_inference_log_dropped_total`; a batch the
-collector refuses or cannot be reached for is counted in `..._failed_total`. Nothing is lost
-silently, and nothing ever blocks an inference.
+queue drops the inference and counts it in `braking_serving_inference_log_dropped_total`;
+events the collector refuses or cannot be reached for are counted in `..._failed_total`.
+Nothing is lost silently, and nothing ever blocks an inference.
 """
 
 from __future__ import annotations
