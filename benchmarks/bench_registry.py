@@ -41,7 +41,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, int]:
     import httpx
 
     port = _free_port()
-    command = [sys.executable, "-m", "braking_registry", "serve"]
+    command = [sys.executable, "-m", "braking_registry"]
     command += ["--port", str(port), "--db", str(db), "--log-level", "warning"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

@@ -102,7 +102,7 @@ def _command(config: StackConfig, service: str) -> list[str]:
     entry_point = [sys.executable, "-m", SERVICE_MODULES[service]]
     if service == "registry":
         config.registry_db.parent.mkdir(parents=True, exist_ok=True)
-        return [*entry_point, "serve", *address, "--db", str(config.registry_db), *auth]
+        return [*entry_point, *address, "--db", str(config.registry_db), *auth]
     if service == "monitoring":
         return [*entry_point, *address, "--store", str(config.state_dir / "inference-log")]
     config.model_repository.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
-"""`python -m braking_registry serve ...`: the registry's own entry point (the stack uses it)."""
+"""`python -m braking_registry ...`: the registry's own entry point (the stack uses it)."""
 
-from braking_registry.cli import registry_app
+import typer
+
+from braking_registry.cli import serve
 
 if __name__ == "__main__":
-    registry_app(prog_name="python -m braking_registry")
+    typer.run(serve)

@@ -27,7 +27,7 @@ def test_serve_command_with_token_file_and_env(tmp_path):
     token_file.write_text("from-file\n")
     port = _free_port()
     env = {**os.environ, "BRAKING_REGISTRY_TOKEN_FILE": str(token_file)}
-    command = [sys.executable, "-m", "braking_registry", "serve"]
+    command = [sys.executable, "-m", "braking_registry"]
     command += ["--port", str(port), "--db", str(tmp_path / "cli.db"), "--log-level", "warning"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -55,7 +55,7 @@ def test_serve_command_with_token_file_and_env(tmp_path):
 def test_serve_refuses_an_empty_token_file(tmp_path):
     token_file = tmp_path / "empty"
     token_file.write_text("  \n")
-    command = [sys.executable, "-m", "braking_registry", "serve"]
+    command = [sys.executable, "-m", "braking_registry"]
     command += ["--token-file", str(token_file), "--db", str(tmp_path / "x.db")]
     env = {**os.environ, "COLUMNS": "300"}  # keep rich from wrapping the message
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
