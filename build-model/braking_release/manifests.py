@@ -81,6 +81,9 @@ def inference_service(
             "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
         },
     }
+    predictor = {"minReplicas": config.min_replicas, "maxReplicas": config.max_replicas}
+    if config.logger_url:  # KServe sends each request/response as CloudEvents (monitoring)
+        predictor["logger"] = {"mode": config.logger_mode, "url": config.logger_url}
     return {
         "apiVersion": ISVC_API_VERSION,
         "kind": "InferenceService",
@@ -90,13 +93,7 @@ def inference_service(
             "labels": labels,
             "annotations": annotations,
         },
-        "spec": {
-            "predictor": {
-                "minReplicas": config.min_replicas,
-                "maxReplicas": config.max_replicas,
-                "model": model,
-            }
-        },
+        "spec": {"predictor": {**predictor, "model": model}},
     }
 
 

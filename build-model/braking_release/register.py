@@ -139,6 +139,10 @@ def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str 
     if isinstance(gate, Mapping) and "passed" in gate:
         metadata["gate_passed"] = bool(gate["passed"])
         metadata["gate_reasons"] = json.dumps(gate.get("reasons", []))
+    profile = model_dir / "reference_profile.json"  # what monitoring compares traffic with
+    if profile.is_file():
+        metadata["reference_profile"] = profile.name
+        metadata["reference_profile_sha256"] = hashlib.sha256(profile.read_bytes()).hexdigest()
     if run_id:
         metadata["pipeline_run_id"] = run_id
     if source_revision:

@@ -27,6 +27,7 @@ from braking_feedback.retrain import (
     train_challenger,
 )
 from braking_feedback.trigger import RetrainTrigger, TriggerConfig
+from braking_model.reference import ReferenceProfile
 from braking_monitoring.promotion import PromotionDecision, compare_models
 from braking_release.config import DeployConfig, RegistrationConfig
 from braking_release.deploy import deploy_model
@@ -57,7 +58,9 @@ class Traffic:
 class Loop:
     """One run of the loop against a started stack."""
 
-    def __init__(self, stack: StackConfig, work_dir: Path, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, stack: StackConfig, work_dir: Path, say: Callable[[str], None], window_rows: int
+    ) -> None:
         status = ensure_stack(stack.model_copy(update={"services": SERVICES}))
         self.collector = status.services["monitoring"].url
         self.serving = status.serving_url
@@ -66,12 +69,18 @@ class Loop:
         self.deploy = DeployConfig(server_url=self.serving, repository=status.model_repository)
         self.work_dir = work_dir
         self.say = say
+        self.window_rows = window_rows
         self.http = httpx.Client(timeout=30)
 
     def publish_profile(self, version: str, model_dir: Path) -> None:
-        body = (model_dir / "reference_profile.json").read_bytes()
+        """Hand the version's reference profile to the collector, with the loop's window."""
+        profile = ReferenceProfile.load(model_dir)
+        profile.thresholds.window_rows = self.window_rows
         url = f"{self.collector}/profiles/{self.registration.model_name}"
-        self.http.put(url, params={"version": version}, content=body).raise_for_status()
+        response = self.http.put(
+            url, params={"version": version}, content=profile.model_dump_json()
+        )
+        response.raise_for_status()
 
     def release(self, model_dir: Path) -> str:
         """Register, deploy and crown `model_dir`; returns its version name."""
@@ -128,15 +137,17 @@ def run_loop(
     rows: int = 20_000,
     seed: int = 7,
     window_rows: int = 1_000,
+    search_space: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> LoopResult:
     """Run the loop once and say each step; returns what happened."""
-    loop = Loop(stack, work_dir, say)
+    loop = Loop(stack, work_dir, say, window_rows)
     state = champion.champions(loop.registration)
     if state.champion is None:
-        say("serve     : no champion yet, training one on the default world")
-        first = train_challenger(work_dir / "champion", Scenario(), seed, rows)
+        first = train_challenger(work_dir / "champion", Scenario(), seed, rows, 2, search_space)
         state = champion.Champions(loop.release(first.model_dir), None)
+        gate = "passed" if first.gate_passed else f"failed: {'; '.join(first.gate_reasons)}"
+        say(f"serve     : no champion yet: trained one on the default world (gate {gate})")
     else:
         version = champion.registered_version(loop.registration, state.champion)
         loop.publish_profile(state.champion, Path(version.uri.removeprefix("file://")))
@@ -157,7 +168,12 @@ def run_loop(
     say(f"labels    : {len(traffic.ids)} ground truths sent for the drifted rows")
     trigger = RetrainTrigger(
         lambda args: train_challenger(
-            work_dir / "challenger", traffic_scenario(traffic.features), args["seed"], rows
+            work_dir / "challenger",
+            traffic_scenario(traffic.features),
+            args["seed"],
+            rows,
+            2,
+            search_space,
         ),
         TriggerConfig(),
         background=False,

@@ -49,7 +49,12 @@ class Challenger:
 
 
 def train_challenger(
-    output_dir: Path, scenario: Scenario, seed: int, rows: int = 20_000, search_iterations: int = 2
+    output_dir: Path,
+    scenario: Scenario,
+    seed: int,
+    rows: int = 20_000,
+    search_iterations: int = 2,
+    search_space: Path | None = None,
 ) -> Challenger:
     """Fresh data in the scenario's world -> train -> gate, all in `output_dir`."""
     from braking_data.generate import write_dataset
@@ -61,7 +66,10 @@ def train_challenger(
     data = output_dir / "data.parquet"
     write_dataset(data, rows=rows, seed=seed, config=scenario_config(scenario))
     split = output_dir / "split"
-    config = TrainConfig(n_iter=search_iterations, cv=2, n_jobs=1, seed=seed, split_dir=split)
+    config = TrainConfig(
+        n_iter=search_iterations, cv=2, n_jobs=1, seed=seed, split_dir=split,
+        search_space=search_space,
+    )  # fmt: skip
     trained = train_model(data, output_dir / "model", config)
     verdict = validate_model(trained.model_dir, split / "test.parquet")
     return Challenger(trained.model_dir, verdict.passed, verdict.reasons, seed, scenario)

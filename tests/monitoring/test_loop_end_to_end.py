@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path):
+def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_root):
     stack = StackConfig(
         dir=tmp_path / "stack",
         registry_port=_free_port(),
@@ -35,6 +35,7 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path):
         result = run_loop(
             stack, tmp_path / "work", Scenario(condition_shares={"ice": 0.3}),
             rows=3000, seed=3, window_rows=300, say=steps.append,
+            search_space=repo_root / "tests" / "pipelines" / "tiny_search_space.yaml",
         )  # fmt: skip
         assert result.alarm, steps
         assert [s.split()[0] for s in steps] == [
