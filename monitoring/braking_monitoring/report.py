@@ -18,7 +18,7 @@ from braking_model.reference import COLUMNS, ReferenceProfile
 
 def fetch_status(url: str) -> dict:
     try:
-        response = httpx.get(f"{url.rstrip('/')}/monitor/status", timeout=10)
+        response = httpx.get(f"{url.rstrip('/')}/monitor/status", timeout=30)
     except httpx.HTTPError as error:
         raise OSError(str(error)) from None
     response.raise_for_status()
@@ -40,15 +40,22 @@ def status_lines(status: dict) -> list[str]:
     return lines or ["no inferences yet"]
 
 
-def _plot_columns(profile: ReferenceProfile, recent: dict, path: Path) -> None:
+def _pyplot():
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "inline" not in matplotlib.get_backend():  # a notebook keeps its inline backend
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    features = np.asarray(recent["features"], dtype=np.float64).reshape(-1, 7)
+    return plt
+
+
+def distribution_figure(profile: ReferenceProfile, features, predictions):
+    """Reference CDF (the profile's percentiles) against the served rows, per column."""
+    plt = _pyplot()
+    features = np.asarray(features, dtype=np.float64).reshape(-1, 7)
     current = {name: features[:, i] for i, name in enumerate(COLUMNS[:-1])}
-    current[COLUMNS[-1]] = np.asarray(recent["predictions"], dtype=np.float64)
+    current[COLUMNS[-1]] = np.asarray(predictions, dtype=np.float64).reshape(-1)
     figure, axes = plt.subplots(2, 4, figsize=(16, 7))
     levels = np.linspace(0, 1, 101)
     for axis, name in zip(axes.ravel(), COLUMNS, strict=True):
@@ -61,20 +68,16 @@ def _plot_columns(profile: ReferenceProfile, recent: dict, path: Path) -> None:
         axis.set_title(name)
         axis.set_ylabel("CDF")
     axes[0, 0].legend()
-    figure.suptitle(f"Reference vs the last {len(current[COLUMNS[-1]])} served rows")
+    figure.suptitle(f"Reference vs {len(current[COLUMNS[-1]])} served rows")
     figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
+    return figure
 
 
-def _plot_windows(windows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def windows_figure(windows: list[dict]):
+    """Each column's PSI over its calibrated threshold, window after window."""
+    plt = _pyplot()
     figure, axis = plt.subplots(figsize=(10, 4))
-    x = [w["window"] for w in windows]
+    x = [w.get("window", i + 1) for i, w in enumerate(windows)]
     for i, name in enumerate(COLUMNS):
         ratio = [w["columns"][name]["psi"] / w["columns"][name]["psi_threshold"] for w in windows]
         axis.plot(x, ratio, marker="o", label=name, color=f"C{i}")
@@ -84,8 +87,12 @@ def _plot_windows(windows: list[dict], path: Path) -> None:
     axis.set_ylabel("PSI / threshold")
     axis.legend(fontsize=7, ncol=3)
     figure.tight_layout()
+    return figure
+
+
+def _save(figure, path: Path) -> None:
     figure.savefig(path, dpi=80)
-    plt.close(figure)
+    _pyplot().close(figure)
 
 
 def _window_table(window: dict) -> list[str]:
@@ -116,16 +123,21 @@ def write_report(
         )
     output_dir.mkdir(parents=True, exist_ok=True)
     base = collector_url.rstrip("/")
-    profile = ReferenceProfile.model_validate(httpx.get(f"{base}/monitor/profile/{model}").json())
-    recent = httpx.get(f"{base}/monitor/recent/{model}", params={"rows": 1000}).json()
-    _plot_columns(profile, recent, output_dir / "distributions.png")
+    profile = ReferenceProfile.model_validate(
+        httpx.get(f"{base}/monitor/profile/{model}", timeout=30).json()
+    )
+    recent = httpx.get(f"{base}/monitor/recent/{model}", params={"rows": 1000}, timeout=30).json()
+    _save(
+        distribution_figure(profile, recent["features"], recent["predictions"]),
+        output_dir / "distributions.png",
+    )
     lines = [f"# Monitoring report: {model}", "", *status_lines(status), ""]
     lines += ["## Reference vs served", "", "![distributions](distributions.png)", ""]
     for version, state in status["models"][model]["versions"].items():
         lines += [f"## Version {version}", ""]
         if state["windows"]:
             plot = f"windows-v{version}.png"
-            _plot_windows(state["windows"], output_dir / plot)
+            _save(windows_figure(state["windows"]), output_dir / plot)
             lines += [
                 f"![windows]({plot})",
                 "",
