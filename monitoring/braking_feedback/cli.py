@@ -37,6 +37,9 @@ def loop_command(
     work_dir: Annotated[Path, typer.Option(help="where models are trained")] = Path(
         "outputs/monitoring-loop"
     ),
+    search_space: Annotated[
+        Path | None, typer.Option(help="search-space YAML [default: the packaged one]")
+    ] = None,
 ) -> None:
     """Run the loop on the embedded stack: serve, drifted traffic, alarm, retrain, compare,
     promote or keep; each step is printed."""
@@ -47,7 +50,14 @@ def loop_command(
     if drift not in SCENARIOS:
         _fail(f"--drift {drift!r}: expected one of {', '.join(SCENARIOS)}", 2)
     try:
-        run_loop(StackConfig(), work_dir, Scenario(**SCENARIOS[drift]), rows=rows, seed=seed)
+        run_loop(
+            StackConfig(),
+            work_dir,
+            Scenario(**SCENARIOS[drift]),
+            rows=rows,
+            seed=seed,
+            search_space=search_space,
+        )
     except (OSError, RuntimeError, TimeoutError) as error:
         _fail(str(error))
 
