@@ -4,12 +4,11 @@ on a free loopback port, and the physics baseline standing in as a fast determin
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from serving_fixtures import serving_in_thread
 
 from braking_data.contract import FEATURE_COLUMNS, LABEL_COLUMN
 from braking_data.physics import physics_baseline
@@ -44,20 +43,5 @@ def running_app(app) -> Iterator[str]:
     """Any ASGI app under uvicorn on a free 127.0.0.1 port, in a thread; yields its URL."""
     import uvicorn
 
-    from braking_serving.runner import bind_socket
-
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving_in_thread(lambda: uvicorn.Config(app, log_level="warning", lifespan="on")) as url:
+        yield url
