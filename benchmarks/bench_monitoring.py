@@ -11,7 +11,7 @@ false-alarm rate is the share of no-shift window pairs that raise the alarm. Con
 MODEL_DIR/model.onnx when given (its reference_profile.json), else the closed-form physics
 estimate stands in (training a model on a loaded 2-core machine takes minutes).
 Capture cost: the inference server in-process at concurrency 16, without and with the logger
-sending to a real collector: throughput, p50 and server CPU per request, events lost.
+sending to the collector in its own process: throughput, p50, CPU per request, rows lost.
 Writes <output-dir>/monitoring.json.
 """
 
@@ -21,7 +21,9 @@ import argparse
 import asyncio
 import json
 import resource
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -153,22 +155,50 @@ async def _load(url: str, requests: int, concurrency: int = 16) -> list[float]:
     return latencies
 
 
+def _start_collector(store: Path) -> tuple[subprocess.Popen, str]:
+    """The collector as its own process (`python -m braking_monitoring`), as in the stack."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "braking_monitoring",
+        "--port",
+        str(port),
+        "--store",
+        str(store),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/q/health/ready", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the collector did not start")
+
+
 def capture_cost(requests: int) -> dict:
-    """Server throughput, p50 and CPU per request without and with the logger."""
+    """Server throughput, p50 and CPU per request without and with the logger; the client and
+    the server share this process, the collector runs in its own."""
     import os
 
-    from monitoring_fixtures import running_app
+    import httpx
     from serving_fixtures import _export_tiny_model, running_server
 
-    from braking_monitoring.app import build_app
-    from braking_monitoring.config import CollectorConfig
     from braking_serving.config import ServerConfig
 
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = _export_tiny_model(Path(scratch) / "model")
-        collector = build_app(CollectorConfig(store=str(Path(scratch) / "log")))
-        with running_app(collector) as collector_url:
+        collector, collector_url = _start_collector(Path(scratch) / "log")
+        try:
             for mode in ("off", "logger"):
                 if mode == "logger":
                     os.environ["BRAKING_SERVING_LOGGER_URL"] = collector_url
@@ -181,18 +211,29 @@ def capture_cost(requests: int) -> dict:
                     )
                     seconds = time.perf_counter() - started
                     after = resource.getrusage(resource.RUSAGE_SELF)
-                    time.sleep(1.0)  # let the last batch arrive
+                    metrics = httpx.get(f"{url}/metrics").text
                 os.environ.pop("BRAKING_SERVING_LOGGER_URL", None)
-                # Client, server and collector share this process: CPU is per request overall.
                 used = (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
                 results[mode] = {
                     "requests_per_second": requests / seconds,
                     "p50_ms": 1000 * statistics.median(latencies),
-                    "process_cpu_ms_per_request": 1000 * used / requests,
+                    "client_and_server_cpu_ms_per_request": 1000 * used / requests,
                 }
-            observed = collector.state.collector.monitors["braking-distance"].observations
-            results["logger"]["events_received_rows"] = observed
-            results["logger"]["rows_lost"] = requests - observed
+            info = httpx.get(f"{collector_url}/info", timeout=30).json()
+            observed = info.get("braking-distance", {}).get("data", {}).get("observations", 0)
+            dropped = [
+                line
+                for line in metrics.splitlines()
+                if line.startswith("braking_serving_inference_log_dropped_total")
+            ]
+            results["logger"].update(
+                rows_received_by_collector=observed,
+                rows_lost=requests - observed,
+                dropped_counter=dropped[0].split()[-1] if dropped else None,
+            )
+        finally:
+            collector.terminate()
+            collector.wait(10)
     return results
 
 

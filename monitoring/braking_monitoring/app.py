@@ -51,6 +51,7 @@ class Collector:
         self.store = InferenceStore(config.store)
         self.metrics = CollectorMetrics()
         self.scheduled: dict[str, trustyai.KSTestRequest] = {}
+        self._published: set[str] = set()
 
     def monitor(self, model: str) -> ModelMonitor:
         if model not in self.monitors:
@@ -60,9 +61,12 @@ class Collector:
     def ingest(self, rows: InferenceRows) -> None:
         self.store.add(rows)
         self.metrics.inferences.labels(rows.model).inc(len(rows.ids))
-        for verdict in self.monitor(rows.model).ingest(rows):
+        verdicts = self.monitor(rows.model).ingest(rows)
+        for verdict in verdicts:
             self.metrics.window(rows.model, rows.version, verdict)
-        self.publish_alarms(rows.model)
+        if verdicts or rows.version not in self._published:  # alarms change with windows only
+            self._published.add(rows.version)
+            self.publish_alarms(rows.model)
 
     def add_labels(self, model: str, ids: list[str], labels: list[float]) -> int:
         self.store.add_labels(model, ids, labels)
