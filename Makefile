@@ -27,20 +27,21 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/uv
 venv: $(STAMP) ## create .venv and install the project with its test tools
 
 run: $(STAMP) ## run the pipeline on kfp.local with the embedded registry + server, then ask the deployed model
-	$(BIN)/braking pipeline run --local --require-release --rows $(RUN_ROWS) --output-dir $(OUT)/pipeline-root
+	$(BIN)/braking pipeline run --require-release --rows $(RUN_ROWS) --output-dir $(OUT)/pipeline-root
 	@echo "The deployed model, asked about a car 30 m ahead at 50 km/h while we drive 80 km/h on a dry road:"
 	$(BIN)/braking predict --features 294 302 338 324 50 80 0.85
 	@echo "The embedded stack keeps serving; stop it with: $(BIN)/braking stack down"
 
-test: $(STAMP) ## run every test, end-to-end ones included
+test: lint ## run the lint checks, then every test, end-to-end ones included
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## run the unit tests only (skips tests marked slow)
 	$(BIN)/python -m pytest -m "not slow"
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check, ruff format check and mypy on the library packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

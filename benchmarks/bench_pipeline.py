@@ -161,8 +161,7 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
             c.register_model,
             model=validated,
             model_name=args["model_name"],
-            registry_address=args["registry_address"],
-            registry_port=args["registry_port"],
+            registry_url=args["registry_url"],
             run_id="bench",
             registered=registered,
         )

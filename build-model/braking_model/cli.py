@@ -7,63 +7,56 @@ Heavy imports (scikit-learn, onnxruntime, pandas) stay inside the commands so th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+
+from braking_common.cli_errors import fail
 
 _TRAIN = "BRAKING_TRAIN_"
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
 def train(
-    data: Path = typer.Option(
-        ..., help="Parquet data set (braking generate's output).", envvar=f"{_TRAIN}DATA"
-    ),
-    output: Path = typer.Option(
-        ...,
-        help="MODEL_DIR to write: model.onnx, model.joblib, "
-        "metrics.json, trials.csv, model_card.md, plots/.",
-        envvar=f"{_TRAIN}OUTPUT",
-    ),
-    search_space: Path | None = typer.Option(
-        None,
-        help="Search-space YAML (default: the packaged search_space.yaml).",
-        envvar=f"{_TRAIN}SEARCH_SPACE",
-    ),
-    n_iter: int | None = typer.Option(
-        None, help="Hyperparameter candidates in total (default 8).", envvar=f"{_TRAIN}N_ITER"
-    ),
-    cv: int | None = typer.Option(
-        None, help="Cross-validation folds (default 3).", envvar=f"{_TRAIN}CV"
-    ),
-    n_jobs: int | None = typer.Option(
-        None, help="Parallel CV fits; -1 = all cores (default -1).", envvar=f"{_TRAIN}N_JOBS"
-    ),
-    seed: int | None = typer.Option(
-        None, help="Seed of sampling, folds and models (default 42).", envvar=f"{_TRAIN}SEED"
-    ),
-    test_fraction: float | None = typer.Option(
-        None,
-        help="Latest fraction of rows (by event_timestamp) held out (default 0.2).",
-        envvar=f"{_TRAIN}TEST_FRACTION",
-    ),
-    tune_max_rows: int | None = typer.Option(
-        None,
-        help="Rows sampled for the search; the best is refit on all training rows (default 20000).",
-        envvar=f"{_TRAIN}TUNE_MAX_ROWS",
-    ),
-    split_dir: Path | None = typer.Option(
-        None,
-        help="Write the time split here as train.parquet "
-        "and test.parquet (default: a temporary folder).",
-        envvar=f"{_TRAIN}SPLIT_DIR",
-    ),
+    data: Annotated[
+        Path,
+        typer.Option(help="Parquet data set (braking generate's output).", envvar=f"{_TRAIN}DATA"),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            help="MODEL_DIR to write: model.onnx, model.joblib, "
+            "metrics.json, trials.csv, model_card.md, plots/.",
+            envvar=f"{_TRAIN}OUTPUT",
+        ),
+    ],
+    search_space: Annotated[
+        Path | None, typer.Option(help="Search-space YAML instead of the packaged one.")
+    ] = None,
+    n_iter: Annotated[int | None, typer.Option(help="Hyperparameter candidates in total.")] = None,
+    cv: Annotated[int | None, typer.Option(help="Cross-validation folds.")] = None,
+    n_jobs: Annotated[int | None, typer.Option(help="Parallel CV fits; -1 = all cores.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of sampling, folds and models.")] = None,
+    test_fraction: Annotated[
+        float | None,
+        typer.Option(help="Latest fraction of rows (by event_timestamp) held out."),
+    ] = None,
+    tune_max_rows: Annotated[
+        int | None,
+        typer.Option(help="Rows sampled for the search; the best is refit on all training rows."),
+    ] = None,
+    split_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the time split here as train.parquet and test.parquet "
+            "(otherwise a temporary folder)."
+        ),
+    ] = None,
 ) -> None:
     """Tune (cross-validated random search over model families), refit the best, export ONNX
-    with a parity check, and write metrics, trials, plots and a model card."""
+    with a parity check, and write metrics, trials, plots and a model card.
+
+    Unset options come from `BRAKING_TRAIN_*` variables, then the defaults.
+    """
     from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -71,7 +64,7 @@ def train(
     from braking_model.config import SearchSpaceError, TrainConfig
     from braking_model.train import train_model
 
-    options = {
+    options: dict[str, Any] = {
         "search_space": search_space,
         "n_iter": n_iter,
         "cv": cv,
@@ -84,13 +77,13 @@ def train(
     try:
         config = TrainConfig(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as error:
-        _fail(
+        raise fail(
             "; ".join(
                 f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']} "
                 f"(got {e.get('input')!r})"
                 for e in error.errors()
             )
-        )
+        ) from None
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -112,7 +105,7 @@ def train(
         try:
             result = train_model(data, output, config, progress=on_trial)
         except (FileNotFoundError, SchemaError, SearchSpaceError) as error:
-            _fail(str(error))
+            raise fail(str(error)) from None
     m = result.metrics
     typer.echo(
         f"best: {result.best.family} (trial {result.best.trial}); test RMSE {m['rmse']:.4f} "
@@ -123,19 +116,24 @@ def train(
 
 
 def validate(
-    model: Path = typer.Option(
-        ..., help="MODEL_DIR written by `braking train`.", envvar="BRAKING_VALIDATE_MODEL"
-    ),
-    data: Path = typer.Option(
-        ...,
-        help="Held-out Parquet data (e.g. the split's test.parquet).",
-        envvar="BRAKING_VALIDATE_DATA",
-    ),
-    thresholds: Path | None = typer.Option(
-        None,
-        help="YAML overriding any gate threshold (default: the packaged gate_thresholds.yaml).",
-        envvar="BRAKING_VALIDATE_THRESHOLDS",
-    ),
+    model: Annotated[
+        Path,
+        typer.Option(help="MODEL_DIR written by `braking train`.", envvar="BRAKING_VALIDATE_MODEL"),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="Held-out Parquet data (e.g. the split's test.parquet).",
+            envvar="BRAKING_VALIDATE_DATA",
+        ),
+    ],
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML overriding any gate threshold (over the packaged gate_thresholds.yaml).",
+            envvar="BRAKING_VALIDATE_THRESHOLDS",
+        ),
+    ] = None,
 ) -> None:
     """Run the validation gate on MODEL_DIR/model.onnx: accuracy vs the physics baseline,
     under-braking, physics invariants on probes, ONNX parity. Exit 1 when it fails."""
@@ -149,7 +147,7 @@ def validate(
     try:
         verdict = validate_model(model, data, load_thresholds(thresholds))
     except (FileNotFoundError, SchemaError, ThresholdsError) as error:
-        _fail(str(error))
+        raise fail(str(error)) from None
     table = Table(title=f"Validation gate: {model}")
     for column in ("check", "kind", "value", "limit", "result"):
         table.add_column(column)

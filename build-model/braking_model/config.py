@@ -54,6 +54,7 @@ class Distribution:
     args: tuple[Any, ...]
 
     def sample(self, rng) -> Any:
+        """Draw one value of this distribution with `rng`."""
         if self.kind == "constant":
             return self.args[0]
         if self.kind == "choice":

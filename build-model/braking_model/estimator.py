@@ -90,6 +90,7 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y) -> NoPhantomBraking:
+        """Fit the wrapped regressor, then the spread of its errors."""
         if self.safety_margin < 0:
             raise ValueError(f"safety_margin must be >= 0, got {self.safety_margin}")
         self.regressor_ = clone(self.regressor).fit(X, y)
@@ -101,6 +102,7 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
+        """Brake amounts in [0, 1]; exactly 0 when the lead vehicle is not closing in."""
         check_is_fitted(self, "regressor_")
         X = np.asarray(X, dtype=np.float32)
         raw = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)

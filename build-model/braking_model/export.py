@@ -67,6 +67,7 @@ def set_metadata(model: onnx.ModelProto, metadata: dict[str, Any]) -> None:
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The metadata_props of the ONNX file at `path` as a dict."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
@@ -113,6 +114,7 @@ def check_parity(
 
 
 def save(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
+    """Write `model` to `path` (parent folders created); returns the path."""
     import onnx
 
     target = Path(path)

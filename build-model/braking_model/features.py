@@ -74,6 +74,7 @@ class BrakingFeatures(TransformerMixin, BaseEstimator):
         self.safety_margin_m = safety_margin_m
 
     def fit(self, X, y=None) -> BrakingFeatures:
+        """Nothing to learn: the features are physics formulas; returns self."""
         X = check_array(X, dtype=np.float32)
         if X.shape[1] != len(FEATURE_COLUMNS):
             raise ValueError(
@@ -100,6 +101,7 @@ class BrakingFeatures(TransformerMixin, BaseEstimator):
         }
 
     def transform(self, X) -> np.ndarray:
+        """The physics-informed features of raw sensor rows `X`."""
         X = check_array(X, dtype=np.float32)
         if X.shape[1] != len(FEATURE_COLUMNS):
             raise ValueError(f"expected {len(FEATURE_COLUMNS)} raw features, got {X.shape[1]}")
@@ -138,6 +140,7 @@ class BrakingFeatures(TransformerMixin, BaseEstimator):
         return np.stack(columns, axis=1).astype(np.float32, copy=False)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns `transform` returns."""
         return np.asarray(FEATURE_NAMES, dtype=object)
 
 

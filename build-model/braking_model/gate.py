@@ -53,6 +53,7 @@ class GateThresholds(BaseSettings):
         cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
     ):
         # Priority: keyword arguments, then env vars, then the packaged YAML defaults.
+        """Read thresholds from init arguments, then env, then the packaged YAML."""
         packaged = InitSettingsSource(settings_cls, init_kwargs=_packaged_defaults())
         return init_settings, env_settings, packaged
 
@@ -112,6 +113,8 @@ _COMPARE = {"<=": operator.le, ">=": operator.ge}
 
 @dataclass(frozen=True)
 class GateCheck:
+    """One gate check: the measured value, its limit and whether it passed."""
+
     name: str
     metric: str
     value: float | None
@@ -130,6 +133,7 @@ class GateVerdict:
     checks: list[GateCheck] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The check as a JSON-ready dict."""
         return asdict(self)
 
 

@@ -14,6 +14,8 @@ import numpy as np
 
 from braking_data.physics import Camera, project_box
 
+DEFAULT_CAMERA = Camera()  # frozen: safe to share as a default
+
 Predict = Callable[[np.ndarray], np.ndarray]
 
 FRICTIONS = (0.1, 0.3, 0.55, 0.85)  # ice, snow, wet, dry
@@ -21,7 +23,7 @@ VEHICLE_WIDTH_M, VEHICLE_HEIGHT_M = 1.8, 1.5
 
 
 def raw_features(
-    distance_m, other_kmh, your_kmh, friction, camera: Camera = Camera()
+    distance_m, other_kmh, your_kmh, friction, camera: Camera = DEFAULT_CAMERA
 ) -> np.ndarray:
     """Raw sensor features [N, 7] (contract order) of a car straight ahead."""
     distance, other, your, mu = np.broadcast_arrays(
@@ -32,7 +34,7 @@ def raw_features(
     return np.stack([*box, other, your, mu], axis=-1).reshape(-1, 7).astype(np.float32)
 
 
-def pulling_away_probes(camera: Camera = Camera()) -> np.ndarray:
+def pulling_away_probes(camera: Camera = DEFAULT_CAMERA) -> np.ndarray:
     """The lead vehicle is faster than us: no braking is ever needed."""
     distance, your, faster_by, mu = np.meshgrid(
         np.geomspace(3.0, 120.0, 12),
@@ -44,7 +46,7 @@ def pulling_away_probes(camera: Camera = Camera()) -> np.ndarray:
     return raw_features(distance, your + faster_by, your, mu, camera)
 
 
-def closing_speed_sweeps(camera: Camera = Camera()) -> np.ndarray:
+def closing_speed_sweeps(camera: Camera = DEFAULT_CAMERA) -> np.ndarray:
     """[sweeps, steps, 7]: our speed rising (closing speed rising) along axis 1."""
     distance, other, mu, closing = np.meshgrid(
         np.geomspace(5.0, 100.0, 6),
@@ -56,7 +58,7 @@ def closing_speed_sweeps(camera: Camera = Camera()) -> np.ndarray:
     return raw_features(distance, other, other + closing, mu, camera).reshape(-1, 26, 7)
 
 
-def friction_sweeps(camera: Camera = Camera()) -> np.ndarray:
+def friction_sweeps(camera: Camera = DEFAULT_CAMERA) -> np.ndarray:
     """[sweeps, steps, 7]: road friction rising along axis 1."""
     distance, other, your, mu = np.meshgrid(
         np.geomspace(5.0, 100.0, 6),
@@ -68,7 +70,7 @@ def friction_sweeps(camera: Camera = Camera()) -> np.ndarray:
     return raw_features(distance, other, your, mu, camera).reshape(-1, 20, 7)
 
 
-def stationary_obstacle_probes(camera: Camera = Camera()) -> np.ndarray:
+def stationary_obstacle_probes(camera: Camera = DEFAULT_CAMERA) -> np.ndarray:
     """A stopped vehicle a few metres ahead while we drive at 100 km/h."""
     distance, mu = np.meshgrid(np.array([3.0, 4.0, 5.0, 6.0, 8.0]), np.array(FRICTIONS))
     return raw_features(distance, 0.0, 100.0, mu, camera)
@@ -78,7 +80,7 @@ def _sweep(predict: Predict, sweeps: np.ndarray) -> np.ndarray:
     return np.asarray(predict(sweeps.reshape(-1, 7))).reshape(sweeps.shape[:2])
 
 
-def check_invariants(predict: Predict, camera: Camera = Camera()) -> dict[str, float]:
+def check_invariants(predict: Predict, camera: Camera = DEFAULT_CAMERA) -> dict[str, float]:
     """Probe `predict` (raw features [N, 7] -> brake [N] or [N, 1]).
 
     - phantom_brake_max: highest brake while the lead vehicle pulls away (want ~0)

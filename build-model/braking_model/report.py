@@ -10,11 +10,11 @@ import numpy as np
 
 from braking_data.contract import CONDITION_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN, ROAD_CONDITIONS
 from braking_data.physics import physics_baseline
+from braking_model.model_dir import ModelDir
 
 if TYPE_CHECKING:
     import pandas as pd
 
-PLOTS_DIR = "plots"
 FAMILY_COLOURS = {"hist_gradient_boosting": "#1f77b4", "mlp": "#ff7f0e"}
 CONDITION_COLOURS = {"dry": "#d62728", "wet": "#1f77b4", "snow": "#7f7f7f", "ice": "#17becf"}
 
@@ -27,6 +27,7 @@ def _figure(width: float = 7.0, height: float = 5.0):
 
 
 def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> None:
+    """Scatter of predicted against true brake amounts, written as PNG to `path`."""
     fig = _figure(6.5, 5.5)
     ax = fig.subplots()
     hexes = ax.hexbin(
@@ -133,7 +134,7 @@ def write_plots(
     selected: int | None = None,
 ) -> list[Path]:
     """PNG plots into MODEL_DIR/plots; returns their paths."""
-    plots = Path(model_dir) / PLOTS_DIR
+    plots = ModelDir(model_dir).plots
     plots.mkdir(parents=True, exist_ok=True)
     y_true = test[LABEL_COLUMN].to_numpy(dtype=np.float64)
     written = [plots / "predicted_vs_true.png", plots / "residuals_by_condition.png"]
@@ -147,19 +148,15 @@ def write_plots(
     return written
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def write_model_card(model_dir: Path) -> Path:
     """MODEL_DIR/model_card.md from metrics.json, trials.csv and gate.json (when present)."""
-    model_dir = Path(model_dir)
-    metrics = _read_json(model_dir / "metrics.json") or {}
-    gate = _read_json(model_dir / "gate.json")
+    files = ModelDir(model_dir)
+    metrics = files.read_metrics()
+    gate = files.read_gate()
     lines = [
         "# Model card: braking-distance",
         "",
@@ -235,6 +232,5 @@ def write_model_card(model_dir: Path) -> Path:
         "![tuning trials](plots/tuning_trials.png)",
         "",
     ]
-    path = model_dir / "model_card.md"
-    path.write_text("\n".join(lines))
-    return path
+    files.card.write_text("\n".join(lines))
+    return files.card

@@ -7,8 +7,6 @@ model_card.md, plots/*.png.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 import time
@@ -18,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.storage import file_sha256
 from braking_model.config import TrainConfig
+from braking_model.model_dir import ModelDir, write_json
 from braking_model.tune import (
     BestTrial,
     Candidate,
@@ -34,8 +34,6 @@ from braking_model.tune import (
 if TYPE_CHECKING:
     import pandas as pd
 
-ONNX_FILE, JOBLIB_FILE, TRIALS_FILE = "model.onnx", "model.joblib", "trials.csv"
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -48,14 +46,6 @@ class TrainResult:
     train_rows: int
     test_rows: int
     files: list[str] = field(default_factory=list)
-
-
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fit_and_export(
@@ -73,7 +63,7 @@ def fit_and_export(
     from braking_model import export, report
     from braking_model.estimator import build_pipeline
     from braking_model.reference import write_reference_profile
-    from braking_model.validate import METRICS_FILE, measure
+    from braking_model.validate import measure
 
     config = config or TrainConfig()
     output_dir = Path(output_dir)
@@ -93,7 +83,7 @@ def fit_and_export(
     parity = export.check_parity(pipeline, sess, X_test)
     metrics, predicted = measure(test, lambda X: export.onnx_predict(sess, X))
     metrics.update(onnx_parity_max_abs=parity)
-    data_sha256 = sha256_of(train_path)
+    data_sha256 = file_sha256(train_path)
     export.set_metadata(
         model,
         {
@@ -108,12 +98,13 @@ def fit_and_export(
     # Wall time varies from run to run: it stays out of the ONNX bytes so that the same data
     # and seed give the same model file, which the registry then recognises as already known.
     metrics["refit_time_s"] = refit_seconds
-    export.save(model, output_dir / ONNX_FILE)
+    model_files = ModelDir(output_dir)
+    export.save(model, model_files.onnx)
     # The reference the served model is monitored against (braking_monitoring, ADR 13).
     write_reference_profile(
         output_dir, X_train, X_test, y_test, lambda X: export.onnx_predict(sess, X), config.seed
     )
-    joblib.dump(pipeline, output_dir / JOBLIB_FILE)
+    joblib.dump(pipeline, model_files.joblib)
 
     summary = {
         **metrics,
@@ -127,10 +118,10 @@ def fit_and_export(
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,
     }
-    (output_dir / METRICS_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(model_files.metrics, summary)
     merged = rank_trials(trials) if trials is not None else None
     if merged is not None:
-        merged.to_csv(output_dir / TRIALS_FILE, index=False)
+        merged.to_csv(model_files.trials, index=False)
     report.write_plots(output_dir, test, predicted, merged, best.trial)
     report.write_model_card(output_dir)
     files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())

@@ -44,6 +44,8 @@ TRIAL_COLUMNS = (
 
 @dataclass(frozen=True)
 class Candidate:
+    """One point of the search: a model family and its hyperparameters."""
+
     trial: int
     family: str
     params: dict[str, Any]
@@ -59,6 +61,7 @@ class BestTrial:
     mean_cv_rmse: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The candidate as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -70,6 +73,7 @@ def read_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def features_and_label(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The feature matrix (float32, contract order) and the label of `frame`."""
     X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)
     return X, frame[LABEL_COLUMN].to_numpy(dtype=np.float32)
 
@@ -174,7 +178,7 @@ def quiet_convergence():
 
 def under_braking_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Share of rows needing >= 0.5 braking where the prediction is more than 0.1 short."""
-    from braking_model.validate import accuracy
+    from braking_model.accuracy import accuracy
 
     return accuracy(y_true, y_pred)["under_braking_rate"]
 

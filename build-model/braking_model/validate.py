@@ -6,43 +6,21 @@ the ONNX graph, the artifact that gets served, and compares it with the physics 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from braking_data.contract import CONDITION_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN
 from braking_data.physics import physics_baseline
+from braking_model.accuracy import accuracy
 from braking_model.gate import GateThresholds, GateVerdict, evaluate_gate
 from braking_model.invariants import check_invariants
+from braking_model.model_dir import ModelDir, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
-
-UNDER_BRAKING_DEMAND = 0.5  # rows where at least half the available braking is needed
-UNDER_BRAKING_SLACK = 0.1  # ... and the model brakes more than 0.1 less than needed
-
-GATE_FILE = "gate.json"
-METRICS_FILE = "metrics.json"
-
-
-def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """RMSE, MAE, R2, max error and under-braking rate of predictions."""
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    error = np.asarray(y_pred, dtype=np.float64).reshape(-1) - y_true
-    variance = float(np.var(y_true))
-    demanding = y_true >= UNDER_BRAKING_DEMAND
-    under = demanding & (error < -UNDER_BRAKING_SLACK)
-    return {
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "mae": float(np.mean(np.abs(error))),
-        "r2": float(1.0 - np.mean(error**2) / variance) if variance > 0 else float("nan"),
-        "max_error": float(np.max(np.abs(error))),
-        "under_braking_rate": float(under.sum() / max(int(demanding.sum()), 1)),
-    }
 
 
 def measure(
@@ -78,20 +56,17 @@ def validate_model(
     model card. Never raises on a failing model: the verdict says why."""
     import joblib
 
+    from braking_data.schema import read_dataset
     from braking_model import export, report
-    from braking_model.tune import read_frame
 
-    model_dir = Path(model_dir)
-    onnx_path = model_dir / "model.onnx"
-    if not onnx_path.is_file():
-        raise FileNotFoundError(f"model directory {model_dir} has no model.onnx")
+    files = ModelDir(model_dir)
+    onnx_path = files.require_onnx()
     thresholds = thresholds or GateThresholds()
-    frame = read_frame(data_path)
+    frame = read_dataset(data_path)
     sess = export.session(onnx_path)
     metrics, _ = measure(frame, lambda X: export.onnx_predict(sess, X))
-    joblib_path = model_dir / "model.joblib"
-    if joblib_path.is_file():
-        pipeline = joblib.load(joblib_path)
+    if files.joblib.is_file():
+        pipeline = joblib.load(files.joblib)
         X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)
         metrics["onnx_parity_max_abs"] = export.parity_max_abs(pipeline, sess, X)
     verdict = evaluate_gate(metrics, thresholds)
@@ -103,6 +78,6 @@ def validate_model(
         "metrics": metrics,
         "thresholds": thresholds.model_dump(),
     }
-    (model_dir / GATE_FILE).write_text(json.dumps(record, indent=2, default=float) + "\n")
-    report.write_model_card(model_dir)
+    write_json(files.gate, record)
+    report.write_model_card(files.path)
     return verdict

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import urlparse
+from typing import Annotated, Any
 
 import typer
 
 from braking_release.deploy_cli import deploy_app
-
-ENV = "BRAKING_REGISTRY_"
-
-
-def _split_url(url: str | None, port: int | None) -> dict:
-    """`http://host:8080` -> server_address + port, as the official client wants them."""
-    if url is None:
-        return {"port": port}
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise typer.BadParameter(
-            f"got {url!r}, expected http(s)://host[:port]", param_hint="--registry-url"
-        )
-    return {
-        "server_address": f"{parsed.scheme}://{parsed.hostname}",
-        "port": parsed.port or port,
-        "is_secure": parsed.scheme == "https",
-    }
 
 
 def register_command(
@@ -35,37 +16,22 @@ def register_command(
     ],
     registry_url: Annotated[
         str | None,
-        typer.Option(
-            help="Registry URL, e.g. http://127.0.0.1:8080 or https://<route>:443.",
-            envvar=f"{ENV}URL",
-        ),
+        typer.Option(help="Registry URL, e.g. http://127.0.0.1:8080 or https://<route>:443."),
     ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Registry port when the URL has none.", envvar=f"{ENV}PORT")
-    ] = None,
-    token_file: Annotated[
-        Path | None, typer.Option(help="File with the bearer token.", envvar=f"{ENV}TOKEN_FILE")
-    ] = None,
+    token_file: Annotated[Path | None, typer.Option(help="File with the bearer token.")] = None,
     custom_ca: Annotated[
         Path | None,
-        typer.Option(help="PEM CA bundle for the registry's TLS.", envvar=f"{ENV}CUSTOM_CA"),
+        typer.Option(help="PEM CA bundle for the registry's TLS."),
     ] = None,
     model_name: Annotated[
         str | None,
-        typer.Option(
-            help="RegisteredModel name (default braking-distance).", envvar=f"{ENV}MODEL_NAME"
-        ),
+        typer.Option(help="RegisteredModel name."),
     ] = None,
     version_template: Annotated[
         str | None,
-        typer.Option(
-            help="Version name template with {n}, {hash8}, {run_id} or {date} (default {n}).",
-            envvar=f"{ENV}VERSION_TEMPLATE",
-        ),
+        typer.Option(help="Version name template with {n}, {hash8}, {run_id} or {date}."),
     ] = None,
-    author: Annotated[
-        str | None, typer.Option(help="Author on the version.", envvar=f"{ENV}AUTHOR")
-    ] = None,
+    author: Annotated[str | None, typer.Option(help="Author on the version.")] = None,
     model_uri: Annotated[
         str | None, typer.Option(help="URI to record instead of the derived one.")
     ] = None,
@@ -74,11 +40,14 @@ def register_command(
         str | None, typer.Option(help="Source revision (git sha) to record.")
     ] = None,
 ) -> None:
-    """Register MODEL_DIR in the model registry and print the ids (idempotent per model bytes)."""
+    """Register MODEL_DIR in the model registry and print the ids (idempotent per model bytes).
+
+    Unset options come from `BRAKING_REGISTRATION_*` variables, then the defaults.
+    """
     from braking_release.register import RegistrationConfig, RegistrationError, register_model
 
-    overrides = {
-        **_split_url(registry_url, port),
+    overrides: dict[str, Any] = {
+        "registry_url": registry_url,
         "token_file": token_file,
         "custom_ca": custom_ca,
         "model_name": model_name,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_common.credentials import optional_token
+from braking_common.defaults import REGISTRY_URL
 from braking_data.contract import MODEL_NAME, check_model_name
-from braking_registry.config import read_token_file
 
 # The OpenVINO Model Server image of OpenDataHub's kserve-ovms runtime, pinned by digest.
 OVMS_IMAGE = (
@@ -23,21 +25,22 @@ OVMS_IMAGE = (
 
 
 class RegistrationConfig(BaseSettings):
-    """Where and how `register_model` records a model (env prefix `BRAKING_REGISTRY_`).
+    """Where and how `register_model` records a model (env prefix `BRAKING_REGISTRATION_`).
 
-    Locally: `server_address="http://127.0.0.1"`, `port=8080`, `is_secure=False`, a `file://`
-    URI. On OpenShift AI: the registry route (`https://<name>-rest.apps.<domain>`, port 443),
-    a token (or token file, e.g. the service-account token), an optional custom CA, and
+    Locally: the embedded registry at `http://127.0.0.1:8080`, `is_secure=False`, a `file://`
+    URI. On OpenShift AI: the registry route (`https://<name>-rest.apps.<domain>:443`), a token
+    (or token file, e.g. the service-account token), an optional custom CA, and
     `storage="s3"` with the data connection name as `storage_key`.
     """
 
-    model_config = SettingsConfigDict(env_prefix="BRAKING_REGISTRY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BRAKING_REGISTRATION_")
 
-    server_address: str = Field(
-        "http://127.0.0.1", description="Registry URL with scheme, without port."
+    registry_url: str = Field(
+        REGISTRY_URL, description="Model registry URL: scheme, host and port (443 on a cluster)."
     )
-    port: int = Field(8080, ge=1, le=65535, description="Registry REST port (443 on a cluster).")
-    is_secure: bool = Field(False, description="Use TLS and require a token (cluster).")
+    is_secure: bool | None = Field(
+        None, description="Use TLS and require a token (default: true for https URLs)."
+    )
     token: str | None = Field(None, description="Bearer token for the registry.", repr=False)
     token_file: Path | None = Field(None, description="File holding the bearer token.")
     custom_ca: Path | None = Field(None, description="PEM bundle trusted for the registry TLS.")
@@ -55,12 +58,31 @@ class RegistrationConfig(BaseSettings):
     s3_region: str | None = Field(None, description="S3 region, recorded in the URI.")
     storage_key: str | None = Field(None, description="Data connection (secret) name (s3).")
 
-    @field_validator("server_address")
+    @field_validator("registry_url")
     @classmethod
-    def _address_has_scheme(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"got {value!r}, expected a URL starting with http:// or https://")
+    def _url_has_scheme_and_host(cls, value: str) -> str:
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"got {value!r}, expected http(s)://host[:port]")
         return value.rstrip("/")
+
+    @property
+    def server_address(self) -> str:
+        """Scheme and host of `registry_url`, as the official client takes them."""
+        parsed = urlsplit(self.registry_url)
+        return f"{parsed.scheme}://{parsed.hostname}"
+
+    @property
+    def port(self) -> int:
+        """Port of `registry_url` (the scheme's default when it names none)."""
+        parsed = urlsplit(self.registry_url)
+        return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    @model_validator(mode="after")
+    def _secure_follows_the_scheme(self) -> RegistrationConfig:
+        if self.is_secure is None:
+            self.is_secure = self.registry_url.startswith("https://")
+        return self
 
     @model_validator(mode="after")
     def _s3_is_complete(self) -> RegistrationConfig:
@@ -74,7 +96,7 @@ class RegistrationConfig(BaseSettings):
         """The token from `token` or `token_file`."""
         if self.token:
             return self.token
-        return read_token_file(self.token_file) if self.token_file else None
+        return optional_token(self.token_file)
 
 
 class DeployConfig(BaseSettings):

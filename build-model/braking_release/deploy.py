@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from braking_model.model_dir import ModelDir
 from braking_release.config import DeployConfig
 from braking_release.kube import KubeApiError, KubeClient, connect
 from braking_release.manifests import (
@@ -26,7 +27,7 @@ from braking_release.manifests import (
     inference_service,
     serving_runtime,
 )
-from braking_serving.repository import MODEL_FILE, add_to_repository
+from braking_serving.repository import add_to_repository
 from braking_stack.config import StackConfig
 
 if TYPE_CHECKING:
@@ -84,9 +85,10 @@ def _deploy_local(
     stack = StackConfig()
     server_url = (config.server_url or stack.serving_url).rstrip("/")
     repository = config.repository or stack.model_repository
-    model_file = model_dir / MODEL_FILE
-    if not model_file.is_file():
-        raise DeployError(f"no {MODEL_FILE} in {model_dir}: give the folder `braking train` wrote")
+    try:
+        model_file = ModelDir(model_dir).require_onnx()
+    except FileNotFoundError as error:
+        raise DeployError(str(error)) from None
     # The registry assigns versions ("3", "v3"); without one the repository takes the next.
     numbered = re.search(r"\d+$", str(getattr(registered, "version_name", "") or ""))
     wanted = int(numbered.group()) if numbered else None

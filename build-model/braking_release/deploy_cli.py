@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Annotated, Any
 
 import typer
 
@@ -14,37 +15,53 @@ def _given(**options: object) -> dict:
     return {key: value for key, value in options.items() if value is not None}
 
 
-Target = typer.Option(None, help="local | kserve [env BRAKING_DEPLOY_TARGET; local]")
-Name = typer.Option(None, help="InferenceService / model name [braking-distance]")
-Namespace = typer.Option(None, help="namespace [in-cluster or kubeconfig namespace]")
-Runtime = typer.Option(None, help="ServingRuntime name [kserve-ovms]")
-StorageKey = typer.Option(None, help="data connection (Secret) holding the model")
-StoragePath = typer.Option(None, help="bucket path: parent of the numeric version folders")
-StorageUri = typer.Option(None, help="model URI instead of a data connection")
-Mode = typer.Option(None, help="RawDeployment | Serverless [RawDeployment]")
-Auth = typer.Option(None, "--enable-auth/--no-auth", help="require a bearer token [no]")
-WithRuntime = typer.Option(None, "--create-runtime/--no-runtime", help="also an OVMS runtime")
-ModelId = typer.Option(None, help="registry registered-model id, recorded as a label")
-VersionId = typer.Option(None, help="registry model-version id, recorded as a label")
+Target = Annotated[str | None, typer.Option(help="local | kserve.")]
+Name = Annotated[str | None, typer.Option(help="InferenceService / model name.")]
+Namespace = Annotated[
+    str | None, typer.Option(help="Namespace (otherwise in-cluster or kubeconfig namespace).")
+]
+Runtime = Annotated[str | None, typer.Option(help="ServingRuntime name.")]
+StorageKey = Annotated[str | None, typer.Option(help="Data connection (Secret) holding the model.")]
+StoragePath = Annotated[
+    str | None, typer.Option(help="Bucket path: parent of the numeric version folders.")
+]
+StorageUri = Annotated[str | None, typer.Option(help="Model URI instead of a data connection.")]
+Mode = Annotated[str | None, typer.Option(help="RawDeployment | Serverless.")]
+Auth = Annotated[
+    bool | None, typer.Option("--enable-auth/--no-auth", help="Require a bearer token.")
+]
+WithRuntime = Annotated[
+    bool | None, typer.Option("--create-runtime/--no-runtime", help="Also an OVMS runtime.")
+]
+ModelId = Annotated[
+    str | None, typer.Option(help="Registry registered-model id, recorded as a label.")
+]
+VersionId = Annotated[
+    str | None, typer.Option(help="Registry model-version id, recorded as a label.")
+]
 
 
 @deploy_app.command("model")
 def deploy_model_command(
-    model_dir: Path = typer.Option(..., help="folder written by `braking train` (model.onnx)"),
-    target: str | None = Target,
-    name: str | None = Name,
-    namespace: str | None = Namespace,
-    runtime: str | None = Runtime,
-    create_runtime: bool | None = WithRuntime,
-    storage_key: str | None = StorageKey,
-    storage_path: str | None = StoragePath,
-    storage_uri: str | None = StorageUri,
-    deployment_mode: str | None = Mode,
-    enable_auth: bool | None = Auth,
-    timeout: float | None = typer.Option(None, help="seconds to wait for Ready [600]"),
-    registered_model_id: str | None = ModelId,
-    model_version_id: str | None = VersionId,
-    version_name: str | None = typer.Option(None, help="registry version name (e.g. 3)"),
+    model_dir: Annotated[
+        Path, typer.Option(help="Folder written by `braking train` (holds model.onnx).")
+    ],
+    target: Target = None,
+    name: Name = None,
+    namespace: Namespace = None,
+    runtime: Runtime = None,
+    create_runtime: WithRuntime = None,
+    storage_key: StorageKey = None,
+    storage_path: StoragePath = None,
+    storage_uri: StorageUri = None,
+    deployment_mode: Mode = None,
+    enable_auth: Auth = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait for Ready.")] = None,
+    registered_model_id: ModelId = None,
+    model_version_id: VersionId = None,
+    version_name: Annotated[
+        str | None, typer.Option(help="Registry version name (e.g. 3).")
+    ] = None,
 ) -> None:
     """Deploy the model and wait until it answers; prints the model URL."""
     from pydantic import ValidationError
@@ -59,7 +76,8 @@ def deploy_model_command(
             storage_uri=storage_uri, deployment_mode=deployment_mode, enable_auth=enable_auth,
             timeout_seconds=timeout,
         ))  # fmt: skip
-        registered = SimpleNamespace(
+        # deploy_model reads only these ids (any of them may be unknown here)
+        registered: Any = SimpleNamespace(
             registered_model_id=registered_model_id,
             model_version_id=model_version_id,
             version_name=version_name,
@@ -73,18 +91,20 @@ def deploy_model_command(
 
 @deploy_app.command("manifests")
 def manifests_command(
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="folder to write YAML to"),
-    namespace: str = typer.Option(..., help="namespace of the resources"),
-    name: str | None = Name,
-    runtime: str | None = Runtime,
-    create_runtime: bool | None = WithRuntime,
-    storage_key: str | None = StorageKey,
-    storage_path: str | None = StoragePath,
-    storage_uri: str | None = StorageUri,
-    deployment_mode: str | None = Mode,
-    enable_auth: bool | None = Auth,
-    registered_model_id: str | None = ModelId,
-    model_version_id: str | None = VersionId,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Folder to write YAML to.")
+    ],
+    namespace: Annotated[str, typer.Option(help="Namespace of the resources.")],
+    name: Name = None,
+    runtime: Runtime = None,
+    create_runtime: WithRuntime = None,
+    storage_key: StorageKey = None,
+    storage_path: StoragePath = None,
+    storage_uri: StorageUri = None,
+    deployment_mode: Mode = None,
+    enable_auth: Auth = None,
+    registered_model_id: ModelId = None,
+    model_version_id: VersionId = None,
 ) -> None:
     """Write the InferenceService (and ServingRuntime) YAML for `oc apply -f`."""
     import yaml

@@ -16,9 +16,14 @@ from pathlib import Path
 import httpx
 import yaml
 
+from braking_common.credentials import (
+    SERVICE_ACCOUNT_CA,
+    SERVICE_ACCOUNT_NAMESPACE,
+    SERVICE_ACCOUNT_TOKEN,
+    read_token_file,
+)
 from braking_release.config import DeployConfig
 
-SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -92,7 +97,7 @@ def _from_kubeconfig(path: Path, context_name: str | None) -> KubeConnection:
             )
     token = user.get("token")
     if token is None and user.get("tokenFile"):
-        token = Path(user["tokenFile"]).read_text().strip()
+        token = read_token_file(user["tokenFile"])
     return KubeConnection(
         api_url=cluster["server"].rstrip("/"),
         namespace=context.get("namespace", "default"),
@@ -112,15 +117,15 @@ def connect(config: DeployConfig) -> KubeConnection:
             verify,
         )
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
-    token_file = SERVICE_ACCOUNT_DIR / "token"
+    token_file = SERVICE_ACCOUNT_TOKEN
     if host and token_file.is_file():
         port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        namespace = (SERVICE_ACCOUNT_DIR / "namespace").read_text().strip()
+        namespace = SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
         return KubeConnection(
             f"https://{host}:{port}",
             config.namespace or namespace,
-            config.kube_token or token_file.read_text().strip(),
-            _ssl_context(str(SERVICE_ACCOUNT_DIR / "ca.crt"), None),
+            config.kube_token or read_token_file(token_file),
+            _ssl_context(str(SERVICE_ACCOUNT_CA), None),
         )
     path = (
         config.kubeconfig
@@ -151,6 +156,7 @@ class KubeClient:
         )
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._http.close()
 
     def _call(self, method: str, path: str, body: dict | None = None, content_type: str = ""):
@@ -175,9 +181,11 @@ class KubeClient:
             raise
 
     def create(self, collection_path: str, body: dict) -> dict:
+        """POST `body` to the collection at `collection_path`; returns the created object."""
         return self._call("POST", collection_path, body)
 
     def merge_patch(self, path: str, body: dict) -> dict:
+        """Apply a JSON merge patch to the object at `path`; returns the patched object."""
         return self._call("PATCH", path, body, MERGE_PATCH)
 
     def apply(self, collection_path: str, manifest: dict) -> tuple[dict, bool]:

@@ -8,7 +8,6 @@ that version instead of creating a duplicate.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -20,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from braking_data.storage import file_sha256
+from braking_model.model_dir import ModelDir
 from braking_release.config import RegistrationConfig
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-MODEL_FILE = "model.onnx"
 HASH_PROPERTY = "model_sha256"
 # KServe's ONNX serving runtimes (OVMS, Triton) declare `supportedModelFormats: onnx, "1"`.
 ONNX_FORMAT_VERSION = "1"
@@ -62,14 +62,10 @@ class RegisteredModelVersion:
 
 def model_sha256(model_dir: Path) -> str:
     """SHA-256 of the ONNX file, the identity used for idempotent registration."""
-    model_file = Path(model_dir) / MODEL_FILE
-    if not model_file.is_file():
-        raise RegistrationError(f"model_dir {model_dir}: no {MODEL_FILE} (expected a MODEL_DIR)")
-    digest = hashlib.sha256()
-    with model_file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    try:
+        return file_sha256(ModelDir(model_dir).require_onnx())
+    except FileNotFoundError as error:
+        raise RegistrationError(str(error)) from None
 
 
 def storage_location(model_dir: Path, config: RegistrationConfig) -> tuple[str, str | None]:
@@ -92,15 +88,6 @@ def storage_location(model_dir: Path, config: RegistrationConfig) -> tuple[str, 
     return uri, path
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except json.JSONDecodeError as error:
-        raise RegistrationError(f"{path}: not valid JSON ({error})") from None
-
-
 def _flatten_numbers(prefix: str, value: Any) -> Iterator[tuple[str, float | int]]:
     if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return
@@ -121,9 +108,12 @@ _FAMILY_KEYS = ("model_family", "family")
 
 def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str | None) -> dict:
     """Custom properties of the version: content hash, metrics, gate verdict, lineage."""
-    model_dir = Path(model_dir)
-    metadata: dict[str, str | int | float | bool] = {HASH_PROPERTY: model_sha256(model_dir)}
-    metrics = _read_json(model_dir / "metrics.json") or {}
+    files = ModelDir(model_dir)
+    metadata: dict[str, str | int | float | bool] = {HASH_PROPERTY: model_sha256(files.path)}
+    try:
+        metrics, gate = files.read_metrics(), files.read_gate()
+    except ValueError as error:
+        raise RegistrationError(str(error)) from None
     for key, value in metrics.items():
         if key in _PARAM_KEYS:
             metadata["training_params"] = json.dumps(value, sort_keys=True)
@@ -135,7 +125,6 @@ def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str 
             metadata["training_seed"] = value
         else:
             metadata.update(_flatten_numbers(f"metric.{key}", value))
-    gate = _read_json(model_dir / "gate.json")
     if isinstance(gate, Mapping) and "passed" in gate:
         metadata["gate_passed"] = bool(gate["passed"])
         metadata["gate_reasons"] = json.dumps(gate.get("reasons", []))
@@ -155,7 +144,7 @@ def connect(config: RegistrationConfig) -> ModelRegistry:
     from model_registry import ModelRegistry
     from mr_openapi.exceptions import UnauthorizedException
 
-    address = f"{config.server_address}:{config.port}"
+    address = config.registry_url
     token = config.resolved_token()
     try:
         with warnings.catch_warnings():

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from braking_common.cli_errors import fail
+
 if TYPE_CHECKING:
     from braking_data.generate import DatasetInfo
 
@@ -15,11 +17,6 @@ ENV = "BRAKING_DATA_"
 START_TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 
 data_app = typer.Typer(help="Inspect and check sensor data sets.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 def generate(
@@ -78,16 +75,16 @@ def generate(
     from braking_data.generate import DEFAULT_CHUNK_ROWS, write_dataset
 
     if rows <= 0:
-        raise _fail(f"--rows must be > 0, got {rows}")
+        raise fail(f"--rows must be > 0, got {rows}")
     if chunk_rows is not None and chunk_rows <= 0:
-        raise _fail(f"--chunk-rows must be > 0, got {chunk_rows}")
+        raise fail(f"--chunk-rows must be > 0, got {chunk_rows}")
     try:
         config = load_config(config_file)
         if start_time is not None:
             utc = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
             config = config.model_validate({**config.model_dump(), "start_time": utc})
     except (OSError, ValidationError, ValueError) as error:
-        raise _fail(f"invalid generation config {config_file or ''}: {error}") from None
+        raise fail(f"invalid generation config {config_file or ''}: {error}") from None
     try:
         info = write_dataset(
             output,
@@ -98,9 +95,9 @@ def generate(
             progress=progress,
         )
     except OSError as error:
-        raise _fail(f"cannot write {output}: {error.strerror or error}") from None
+        raise fail(f"cannot write {output}: {error.strerror or error}") from None
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     _print_summary(info)
 
 
@@ -135,9 +132,9 @@ def check(
     try:
         frame = read_dataset(path)
     except FileNotFoundError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except SchemaError as error:
-        raise _fail(str(error), code=1) from None
+        raise fail(str(error), code=1) from None
     typer.echo(f"{path}: {len(frame):,} rows, schema OK")
 
 

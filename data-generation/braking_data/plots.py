@@ -133,6 +133,7 @@ def plot_brake_amount_map(
         ax.set_xlabel("estimated distance ≤ (m)")
     axes[0].set_yticks(range(n_close), [f"{edge:g}" for edge in closing_bins_kmh[1:]])
     axes[0].set_ylabel("closing speed ≤ (km/h)")
+    assert image is not None  # one panel per road condition, so at least one image
     fig.colorbar(image, ax=list(axes), label=f"mean {LABEL_COLUMN}")
     fig.suptitle("Brake amount by distance and closing speed")
     return fig

@@ -65,6 +65,7 @@ class LabelTally:
         self.zeros, self.fulls = np.zeros(size, np.int64), np.zeros(size, np.int64)
 
     def add(self, codes: np.ndarray, label: np.ndarray) -> None:
+        """Count the rows of one chunk by road condition (`codes`) with their labels."""
         size = len(ROAD_CONDITIONS)
         self.rows += np.bincount(codes, minlength=size)
         self.total += np.bincount(codes, weights=label, minlength=size)
@@ -72,6 +73,7 @@ class LabelTally:
         self.fulls += np.bincount(codes[label == 1.0], minlength=size)
 
     def stats(self) -> dict[str, ConditionStats]:
+        """Rows, mean and extremes of the label per road condition seen so far."""
         return {
             name: ConditionStats(
                 rows=int(n),
@@ -115,7 +117,7 @@ def columns_to_table(columns: dict[str, np.ndarray], schema: pa.Schema) -> pa.Ta
 
 
 def chmod_like_new_file(path: str) -> None:
-    """mkstemp creates 0600 files; give the data set the usual umask-based permissions."""
+    """Mkstemp creates 0600 files; give the data set the usual umask-based permissions."""
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)

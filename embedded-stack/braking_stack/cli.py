@@ -1,16 +1,19 @@
-"""`braking stack up|status|down`: the embedded stack's commands."""
+"""`braking stack up|status|down` and `braking predict` (by default against the stack's server)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-stack_app = typer.Typer(help="The embedded stack: model registry + inference server.")
+from braking_common.credentials import optional_token
+from braking_data.contract import MODEL_NAME
 
-
-def _read_token(token_file: Path | None) -> str | None:
-    return token_file.read_text().strip() if token_file else None
+stack_app = typer.Typer(
+    help="The embedded stack: model registry + inference server. Unset options come from "
+    "BRAKING_STACK_* variables, then the defaults."
+)
 
 
 def _given(**options: object) -> dict:
@@ -24,32 +27,32 @@ def _stack_config(**options: object):
     return StackConfig(**_given(**options))
 
 
-DirOption = typer.Option(None, "--dir", help="state dir [env BRAKING_STACK_DIR; ./.braking-stack]")
-ServiceOption = typer.Option(
-    (),
-    "--service",
-    help="only this service (registry, serving, monitoring); repeatable "
-    "[default: registry and serving; env BRAKING_STACK_SERVICES]",
-)
+StateDir = Annotated[
+    Path | None,
+    typer.Option("--dir", help="State folder: pid files, logs, registry db, models."),
+]
+Services = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--service",
+        help="Only this service (registry, serving, monitoring); repeatable. Default: registry "
+        "and serving (env BRAKING_STACK_SERVICES); with monitoring the server logs to it.",
+    ),
+]
 
 
 @stack_app.command("up")
 def stack_up_command(
-    state_dir: Path | None = DirOption,
-    host: str | None = typer.Option(None, help="interface [env BRAKING_STACK_HOST; 127.0.0.1]"),
-    registry_port: int | None = typer.Option(
-        None, help="registry port [env BRAKING_STACK_REGISTRY_PORT; 8080]"
-    ),
-    serving_port: int | None = typer.Option(
-        None, help="inference server port [env BRAKING_STACK_SERVING_PORT; 8081]"
-    ),
-    workers: int | None = typer.Option(
-        None, help="inference server processes [env BRAKING_STACK_SERVING_WORKERS; 1]"
-    ),
-    token_file: Path | None = typer.Option(
-        None, help="bearer token both servers require [env BRAKING_STACK_TOKEN holds the token]"
-    ),
-    service: list[str] = ServiceOption,
+    state_dir: StateDir = None,
+    host: Annotated[str | None, typer.Option(help="Interface both servers bind.")] = None,
+    registry_port: Annotated[int | None, typer.Option(help="Model registry port.")] = None,
+    serving_port: Annotated[int | None, typer.Option(help="Inference server port.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Inference server processes.")] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="File with the bearer token both servers require."),
+    ] = None,
+    service: Services = None,
 ) -> None:
     """Start the model registry and the inference server in the background (idempotent)."""
     from braking_stack.stack import StackError, stack_up
@@ -60,8 +63,8 @@ def stack_up_command(
         registry_port=registry_port,
         serving_port=serving_port,
         serving_workers=workers,
-        token=_read_token(token_file),
-        services=tuple(service),
+        token=optional_token(token_file),
+        services=tuple(service or ()),
     )
     try:
         status = stack_up(config)
@@ -84,29 +87,67 @@ def _print_status(status) -> None:
 
 
 @stack_app.command("status")
-def stack_status_command(
-    state_dir: Path | None = DirOption, service: list[str] = ServiceOption
-) -> None:
+def stack_status_command(state_dir: StateDir = None, service: Services = None) -> None:
     """Show each service's URL, pid and health; exit 1 unless all are healthy."""
     from braking_stack.stack import stack_status
 
-    status = stack_status(_stack_config(dir=state_dir, services=tuple(service)))
+    status = stack_status(_stack_config(dir=state_dir, services=tuple(service or ())))
     _print_status(status)
     if not status.healthy:
         raise typer.Exit(1)
 
 
 @stack_app.command("down")
-def stack_down_command(
-    state_dir: Path | None = DirOption, service: list[str] = ServiceOption
-) -> None:
+def stack_down_command(state_dir: StateDir = None, service: Services = None) -> None:
     """Stop the stack's services (data and logs stay in the state dir)."""
     from braking_stack.stack import stack_down
 
-    stopped = stack_down(_stack_config(dir=state_dir, services=tuple(service)))
+    stopped = stack_down(_stack_config(dir=state_dir, services=tuple(service or ())))
     typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def predict(
+    features: Annotated[
+        tuple[float, float, float, float, float, float, float],
+        typer.Option(
+            help="other_bottom other_left other_right other_top other_speed your_speed "
+            "road_friction (pixels, km/h, friction)."
+        ),
+    ],
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Model URL .../v2/models/<name> (local server or InferenceService) "
+            "[default: braking-distance on the embedded stack's server].",
+            envvar="BRAKING_PREDICT_URL",
+        ),
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Brake hard above this brake amount.")] = 0.5,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the bearer token.", envvar="BRAKING_PREDICT_TOKEN_FILE"),
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(help="CA bundle to trust for https.", envvar="BRAKING_PREDICT_CA_BUNDLE"),
+    ] = None,
+) -> None:
+    """Ask the served model how hard to brake for one sensor reading."""
+    from braking_serving.client import InferenceClient, InferenceError
+    from braking_stack.config import StackConfig
+
+    url = url or f"{StackConfig().serving_url}/v2/models/{MODEL_NAME}"
+    try:
+        with InferenceClient(url, token=optional_token(token_file), ca_bundle=ca_bundle) as client:
+            amount = float(client.predict(list(features))[0])
+    except (InferenceError, ValueError, OSError) as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    decision = "brake hard" if amount > threshold else "no hard braking"
+    typer.echo(f"brake amount: {amount:.3f} -> {decision} (threshold {threshold})")
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the `braking` app."""
     app.add_typer(stack_app, name="stack")
+    app.command()(predict)

@@ -8,16 +8,25 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_common.defaults import (
+    LOOPBACK_HOST,
+    MODEL_REPOSITORY,
+    REGISTRY_DB,
+    REGISTRY_PORT,
+    SERVING_PORT,
+    STATE_DIR,
+)
+
 
 class StackConfig(BaseSettings):
     """The embedded stack (`braking stack`): registry + inference server. Env BRAKING_STACK_*."""
 
     model_config = SettingsConfigDict(env_prefix="BRAKING_STACK_")
 
-    dir: Path = Field(Path(".braking-stack"), description="state dir: pid files, logs, data")
-    host: str = Field("127.0.0.1", description="interface both servers bind")
-    registry_port: int = Field(8080, ge=1, le=65535, description="model registry port")
-    serving_port: int = Field(8081, ge=1, le=65535, description="inference server port")
+    dir: Path = Field(STATE_DIR, description="state dir: pid files, logs, registry db, models")
+    host: str = Field(LOOPBACK_HOST, description="interface both servers bind")
+    registry_port: int = Field(REGISTRY_PORT, ge=1, le=65535, description="model registry port")
+    serving_port: int = Field(SERVING_PORT, ge=1, le=65535, description="inference server port")
     serving_workers: int = Field(1, ge=1, le=64, description="inference server processes")
     monitoring_port: int = Field(8083, ge=1, le=65535, description="inference-log collector port")
     services: tuple[Literal["registry", "serving", "monitoring"], ...] = Field(
@@ -28,18 +37,22 @@ class StackConfig(BaseSettings):
 
     @property
     def state_dir(self) -> Path:
+        """The state folder as an absolute path."""
         return self.dir.resolve()
 
     @property
     def model_repository(self) -> Path:
-        return self.state_dir / "models"
+        """The OVMS-style model repository the inference server follows."""
+        return self.state_dir / MODEL_REPOSITORY.relative_to(STATE_DIR)
 
     @property
     def registry_db(self) -> Path:
-        return self.state_dir / "registry" / "registry.db"
+        """The registry's SQLite file (same place as `braking registry serve`'s default)."""
+        return self.state_dir / REGISTRY_DB.relative_to(STATE_DIR)
 
     @property
     def serving_url(self) -> str:
+        """Base URL of the stack's inference server."""
         return f"http://{self.host}:{self.serving_port}"
 
     @property
@@ -48,4 +61,5 @@ class StackConfig(BaseSettings):
 
     @property
     def registry_url(self) -> str:
+        """Base URL of the stack's model registry."""
         return f"http://{self.host}:{self.registry_port}"

@@ -1,6 +1,6 @@
 """The embedded stack: the model registry and the inference server as background processes.
 
-Everything lives under one state directory (`BRAKING_STACK_DIR`, default ./.braking-stack):
+Everything lives under one state directory (`BRAKING_STACK_DIR`, default ./.braking):
 
     run/<service>.json   pid, command and URL of each running service
     logs/<service>.log   its output
@@ -53,6 +53,8 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class ServiceStatus:
+    """One service of the stack: where it listens, its pid, health and log file."""
+
     name: str
     url: str
     pid: int | None
@@ -70,14 +72,17 @@ class StackStatus:
 
     @property
     def healthy(self) -> bool:
+        """True when every selected service answers its health check."""
         return all(service.healthy for service in self.services.values())
 
     @property
     def serving_url(self) -> str:
+        """Base URL of the inference server."""
         return self.services["serving"].url
 
     @property
     def registry_url(self) -> str:
+        """Base URL of the model registry."""
         return self.services["registry"].url
 
 
@@ -151,8 +156,11 @@ def _service_status(config: StackConfig, service: str) -> ServiceStatus:
 
 
 def stack_status(config: StackConfig | None = None) -> StackStatus:
+    """Each selected service's URL, pid and health (nothing is started)."""
     config = config or StackConfig()
-    services = {service: _service_status(config, service) for service in config.services}
+    services: dict[str, ServiceStatus] = {
+        service: _service_status(config, service) for service in config.services
+    }
     return StackStatus(config.state_dir, config.model_repository, services)
 
 
@@ -240,7 +248,7 @@ def _reap(pid: int) -> None:
 def stack_down(config: StackConfig | None = None) -> list[str]:
     """Stop the running services; returns the names of those stopped."""
     config = config or StackConfig()
-    stopped = []
+    stopped: list[str] = []
     # Also stop an optional service (monitoring) started by an earlier `up` that named it.
     running = [s for s in SERVICE_MODULES if s not in config.services and _running_pid(config, s)]
     for service in (*config.services, *running):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-
-ENV = "BRAKING_REGISTRY_"
 
 registry_app = typer.Typer(
     name="registry",
@@ -19,33 +17,32 @@ registry_app = typer.Typer(
 @registry_app.command("serve")
 def serve(
     host: Annotated[
-        str,
-        typer.Option(
-            help="Interface to bind (keep loopback unless you mean it).", envvar=f"{ENV}HOST"
-        ),
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", envvar=f"{ENV}PORT")] = 8080,
+        str | None, typer.Option(help="Interface to bind (keep loopback unless you mean it).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (0 = any free port).")] = None,
     db: Annotated[
-        Path, typer.Option(help="SQLite database file, created if absent.", envvar=f"{ENV}DB")
-    ] = Path(".braking/registry/registry.db"),
+        Path | None, typer.Option(help="SQLite database file, created if absent.")
+    ] = None,
     token_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="File with the bearer token clients must send.", envvar=f"{ENV}TOKEN_FILE"
-        ),
+        Path | None, typer.Option(help="File with the bearer token clients must send.")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve /api/model_registry/v1alpha3 from a SQLite file until interrupted."""
+    """Serve /api/model_registry/v1alpha3 from a SQLite file until interrupted.
+
+    Unset options come from `BRAKING_REGISTRY_*` variables, then from the defaults.
+    """
     import uvicorn
+    from pydantic import ValidationError
 
     from braking_registry.config import ServerSettings
     from braking_registry.server import create_app
 
+    given: dict[str, Any] = {"host": host, "port": port, "db": db, "token_file": token_file}
     try:
-        settings = ServerSettings(host=host, port=port, db=db, token_file=token_file)
+        settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
         token = settings.token()
-    except ValueError as error:
+    except (ValidationError, ValueError) as error:
         raise typer.BadParameter(str(error)) from None
     app = create_app(settings.db, token=token)
     auth = "bearer token required" if token else "no auth"

@@ -7,30 +7,23 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DB = Path(".braking") / "registry" / "registry.db"
+from braking_common.credentials import optional_token
+from braking_common.defaults import LOOPBACK_HOST, REGISTRY_DB, REGISTRY_PORT
 
-
-def read_token_file(path: Path) -> str:
-    """The token stored in `path`, without surrounding whitespace; clear error when empty."""
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise ValueError(f"token file {path}: cannot be read ({error.strerror})") from None
-    if not token:
-        raise ValueError(f"token file {path}: is empty, expected a bearer token")
-    return token
+ENV_PREFIX = "BRAKING_REGISTRY_"
 
 
 class ServerSettings(BaseSettings):
-    """`braking registry serve` settings (env prefix `BRAKING_REGISTRY_`)."""
+    """`braking registry serve` settings (env prefix `BRAKING_REGISTRY_`, the server only;
+    clients that register models read `BRAKING_REGISTRATION_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="BRAKING_REGISTRY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
-    host: str = Field("127.0.0.1", description="Interface to bind; loopback by default.")
-    port: int = Field(8080, ge=0, le=65535, description="TCP port (0 = any free port).")
-    db: Path = Field(DEFAULT_DB, description="SQLite database file (created if absent).")
+    host: str = Field(LOOPBACK_HOST, description="Interface to bind; loopback by default.")
+    port: int = Field(REGISTRY_PORT, ge=0, le=65535, description="TCP port (0 = any free port).")
+    db: Path = Field(REGISTRY_DB, description="SQLite database file (created if absent).")
     token_file: Path | None = Field(None, description="File holding the required bearer token.")
 
     def token(self) -> str | None:
         """The bearer token clients must present, or None for an open server."""
-        return read_token_file(self.token_file) if self.token_file else None
+        return optional_token(self.token_file)

@@ -55,10 +55,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def json_response(content: Any, status: int = 200) -> Response:
+    """A JSON response of `content` with `status`."""
     return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 def error_response(status: int, message: str) -> Response:
+    """The registry's error body (`code`, `message`) with `status`."""
     return json_response({"code": str(status), "message": message}, status)
 
 
@@ -218,6 +220,7 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        """Pass the request on when it carries the token (health checks never need one)."""
         if scope["type"] == "http" and scope["path"] != "/readyz/health":
             headers = dict(scope["headers"])
             if not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
@@ -236,7 +239,6 @@ def create_app(
     When `token` is set, every API request must carry `Authorization: Bearer <token>`.
     A write waits up to `busy_timeout_ms` for other writers, then answers 503.
     """
-
     service = RegistryService(RegistryStore(db_path, busy_timeout_ms=busy_timeout_ms))
 
     @asynccontextmanager

@@ -112,6 +112,7 @@ class RegistryService:
             self.get_row(MODEL_VERSIONS, parent_id)
 
     def get_row(self, kind: Kind, resource_id: int) -> Row:
+        """The stored row of `kind` with `resource_id`; NotFound otherwise."""
         try:
             return self.store.get(kind.kind, resource_id)
         except NotFound:
@@ -152,6 +153,7 @@ class RegistryService:
         return to_api(kind, row)
 
     def get(self, kind: Kind, resource_id: int) -> dict[str, Any]:
+        """The resource of `kind` with `resource_id` as the API returns it."""
         return to_api(kind, self.get_row(kind, resource_id))
 
     def update(

@@ -1,4 +1,4 @@
-"""`braking pipeline run --local | compile | submit | schedule`: the KFP pipeline's commands."""
+"""`braking pipeline run | compile | submit | schedule`: the KFP pipeline's commands."""
 
 from __future__ import annotations
 
@@ -7,74 +7,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from braking_pipelines.config import PipelineConfig
-    from braking_pipelines.local import LocalRunSummary
-
-PIPELINE_ENV = "BRAKING_PIPELINE_"
-
-pipeline_app = typer.Typer(
-    help="Kubeflow Pipelines v2: run the braking pipeline locally (kfp.local), compile it, "
-    "submit it or schedule it on an OpenShift AI pipeline server (DSPA).",
-    no_args_is_help=True,
+from braking_common.cli_errors import fail
+from braking_pipelines import cli_dspa  # noqa: F401  (adds `submit` and `schedule`)
+from braking_pipelines.cli_options import (
+    PIPELINE_ENV,
+    ConfigFile,
+    Image,
+    Params,
+    Rows,
+    Seed,
+    Shards,
+    load_pipeline_config,
+    pipeline_app,
+    run_arguments,
 )
 
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="YAML file with PipelineConfig fields (image, defaults, resources, secrets).",
-        envvar=f"{PIPELINE_ENV}CONFIG",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-Image = Annotated[
-    str | None,
-    typer.Option(
-        help="Container image of every step (default: the pinned project image).",
-        envvar=f"{PIPELINE_ENV}BASE_IMAGE",
-    ),
-]
-Params = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--param",
-        "-p",
-        help="Run argument NAME=VALUE (repeatable), e.g. -p gate_thresholds='{max_mae: 0.05}'.",
-    ),
-]
-Rows = Annotated[int | None, typer.Option(help="Rows of sensor data (data_rows).")]
-Seed = Annotated[int | None, typer.Option(help="Seed of data, split and search (seed).")]
-Shards = Annotated[
-    int | None, typer.Option(help="Search-space shards, one task each (tuning_shards).")
-]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def load_pipeline_config(config_file: Path | None, **overrides: Any) -> PipelineConfig:
-    from pydantic import ValidationError
-
-    from braking_pipelines.config import PipelineConfig
-
-    try:
-        return PipelineConfig.from_yaml(config_file, **overrides)
-    except (ValidationError, ValueError) as exc:
-        raise fail(f"pipeline config: {exc}") from exc
-
-
-def run_arguments(config: PipelineConfig, params: list[str] | None, **named: Any) -> dict[str, Any]:
-    from braking_pipelines.pipeline import build_pipeline, parse_arguments
-
-    try:
-        arguments = parse_arguments(build_pipeline(config), list(params or []))
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
-    return {**arguments, **{name: value for name, value in named.items() if value is not None}}
+if TYPE_CHECKING:
+    from braking_pipelines.local import LocalRunSummary
 
 
 @pipeline_app.command("compile")
@@ -96,8 +45,11 @@ def compile_command(
 @pipeline_app.command("run")
 def run_command(
     local_run: Annotated[
-        bool, typer.Option("--local", help="Run every step here with kfp.local.")
-    ] = False,
+        bool,
+        typer.Option(
+            "--local", hidden=True, help="Accepted for compatibility: runs are always local."
+        ),
+    ] = True,
     rows: Rows = None,
     seed: Seed = None,
     shards: Shards = None,
@@ -113,7 +65,7 @@ def run_command(
         bool,
         typer.Option(
             help="Use the embedded registry + inference server (started if not running; "
-            "BRAKING_STACK_* settings). --no-stack keeps -p registry_address/port as given."
+            "BRAKING_STACK_* settings). --no-stack keeps -p registry_url as given."
         ),
     ] = True,
     require_release: Annotated[
@@ -129,9 +81,8 @@ def run_command(
     ] = False,
     config_file: ConfigFile = None,
 ) -> None:
-    """Run the whole pipeline on this machine against the embedded registry and server."""
-    if not local_run:
-        raise fail("`run` executes on kfp.local: pass --local (for a DSPA use `submit`)")
+    """Run the whole pipeline on this machine (kfp.local) against the embedded registry and
+    server; for an OpenShift AI pipeline server use `submit`."""
     from braking_pipelines.local import run_local
 
     config = load_pipeline_config(config_file, local_root=output_dir)
@@ -181,6 +132,4 @@ def _describe(registered: dict[str, Any]) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the `braking` app."""
-    from braking_pipelines import cli_dspa  # noqa: F401 (adds `submit` and `schedule`)
-
     app.add_typer(pipeline_app, name="pipeline")

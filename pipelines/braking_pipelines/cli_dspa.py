@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from braking_pipelines.cli import (
+from braking_common.cli_errors import fail
+from braking_pipelines.cli_options import (
     ConfigFile,
     Image,
     Params,
     Rows,
     Seed,
     Shards,
-    fail,
     load_pipeline_config,
     pipeline_app,
     run_arguments,

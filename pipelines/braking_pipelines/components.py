@@ -149,6 +149,7 @@ def validate_model(
     import shutil
 
     from braking_model import gate, validate
+    from braking_model.model_dir import ModelDir
 
     shutil.copytree(model.path, validated_model.path)
     result = validate.validate_model(
@@ -158,7 +159,7 @@ def validate_model(
         verdict.log_metric(check.name, check.passed)
     verdict.metadata["reasons"] = result.reasons
     validated_model.metadata.update(dict(model.metadata, gate_passed=result.passed))
-    shutil.copyfile(f"{validated_model.path}/model_card.md", model_card.path)
+    shutil.copyfile(ModelDir(validated_model.path).card, model_card.path)
     return result.passed
 
 
@@ -166,8 +167,7 @@ def validate_model(
 def register_model(
     model: Input[Model],
     model_name: str,
-    registry_address: str,
-    registry_port: int,
+    registry_url: str,
     run_id: str,
     registered: Output[Artifact],
 ):
@@ -176,9 +176,7 @@ def register_model(
 
     from braking_release import register
 
-    settings = register.RegistrationConfig(
-        server_address=registry_address, port=registry_port, model_name=model_name
-    )
+    settings = register.RegistrationConfig(registry_url=registry_url, model_name=model_name)
     version = register.register_model(model.path, settings, run_id=run_id)
     registered.metadata.update(dataclasses.asdict(version))
 

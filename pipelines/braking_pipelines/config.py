@@ -10,6 +10,7 @@ Two objects, each read from flags, env vars or a YAML file:
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,15 +18,13 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_common.credentials import SERVICE_ACCOUNT_TOKEN, SERVICE_CA_BUNDLE, read_token_file
+from braking_common.defaults import REGISTRY_URL
 from braking_data.contract import MODEL_NAME
 
 # The image built by the root Containerfile; pinned by tag, never `latest`.
-DEFAULT_BASE_IMAGE = "quay.io/braking-distance/braking-distance:0.1.0"
+DEFAULT_BASE_IMAGE = f"quay.io/braking-distance/braking-distance:{version('braking-distance')}"
 
-# Where a pod (workbench, pipeline step) finds its own service-account token and the
-# OpenShift service-serving CA that signs in-cluster `*.svc` certificates.
-SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-SERVICE_CA_BUNDLE = Path("/var/run/secrets/kubernetes.io/serviceaccount/service-ca.crt")
 
 # Keys of an OpenShift AI S3 data connection Secret, mounted under the same env names.
 S3_CONNECTION_KEYS = (
@@ -72,10 +71,9 @@ class PipelineConfig(BaseSettings):
         4, ge=1, description="At most this many tuning shards run at once (ParallelFor)."
     )
     model_name: str = Field(MODEL_NAME, description="Name in the model registry.")
-    registry_address: str = Field(
-        "http://127.0.0.1", description="Model registry URL (scheme + host, no port)."
+    registry_url: str = Field(
+        REGISTRY_URL, description="Model registry URL: scheme, host and port (443 on a cluster)."
     )
-    registry_port: int = Field(8080, ge=1, le=65535, description="Model registry REST port.")
     deploy_target: Literal["local", "kserve"] = Field(
         "local", description="Where the deploy step puts the model."
     )
@@ -87,7 +85,7 @@ class PipelineConfig(BaseSettings):
     service_env: dict[str, str] = Field(
         default_factory=dict,
         description="Env vars of the register/deploy/smoke steps (non-secret cluster "
-        "settings, e.g. BRAKING_REGISTRY_IS_SECURE, BRAKING_REGISTRY_STORAGE, "
+        "settings, e.g. BRAKING_REGISTRATION_IS_SECURE, BRAKING_REGISTRATION_STORAGE, "
         "BRAKING_DEPLOY_NAMESPACE).",
     )
     s3_connection_secret: str = Field(
@@ -146,9 +144,7 @@ class DspaConfig(BaseSettings):
         path = self.token_file or _default_token_file()
         if path is None:
             return None
-        if not path.is_file():
-            raise FileNotFoundError(f"token_file {path} does not exist")
-        return path.read_text().strip()
+        return read_token_file(path)
 
     def resolved_ca_bundle(self) -> Path | None:
         """The CA bundle: explicit, else the service CA for in-cluster `.svc` hosts."""

@@ -12,16 +12,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from braking_common.environment import scoped_environ
 from braking_pipelines.config import PipelineConfig
 
 EXECUTOR_OUTPUT = "executor_output.json"
@@ -35,6 +34,7 @@ class TaskOutput:
     artifacts: dict[str, list[dict[str, Any]]]
 
     def artifact(self, name: str) -> dict[str, Any]:
+        """The first output artifact called `name` of any task, as kfp.local recorded it."""
         return self.artifacts[name][0]
 
 
@@ -53,36 +53,43 @@ class LocalRunSummary:
 
     @property
     def gate_passed(self) -> bool | None:
+        """The gate's verdict, or None when the gate did not run."""
         gate = self.task("validate-model")
         return None if gate is None else bool(gate.parameters["Output"])
 
     @property
     def gate_reasons(self) -> list[str]:
+        """Why the gate failed (empty when it passed)."""
         gate = self.task("validate-model")
         return [] if gate is None else list(gate.artifact("verdict")["metadata"].get("reasons", []))
 
     @property
     def model_metrics(self) -> dict[str, Any]:
+        """The trained model's test metrics."""
         trained = self.task("train-model")
         return {} if trained is None else dict(trained.artifact("metrics")["metadata"])
 
     @property
     def model_dir(self) -> str | None:
+        """Folder of the gated model, when the run got that far."""
         trained = self.task("train-model")
         return None if trained is None else trained.artifact("model")["uri"]
 
     @property
     def registered(self) -> dict[str, Any] | None:
+        """Ids of the registered version, when the model was registered."""
         registered = self.task("register-model")
         return None if registered is None else dict(registered.artifact("registered")["metadata"])
 
     @property
     def endpoint_url(self) -> str | None:
+        """URL of the deployed model, when it was deployed."""
         deployed = self.task("deploy-model")
         return None if deployed is None else deployed.parameters["Output"]
 
     @property
     def smoke_prediction(self) -> float | None:
+        """Brake amount the smoke test got from the deployed model."""
         smoke = self.task("smoke-test")
         return None if smoke is None else float(smoke.parameters["Output"])
 
@@ -121,7 +128,9 @@ def run_local(
     pipeline = build_pipeline(config)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_environ(extra_env))  # steps inherit this process's env
+        stack.enter_context(
+            scoped_environ(extra_env, override=False)
+        )  # steps inherit this process's env
         # The project image is not named "python"; locally every step runs in this Python.
         stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings(
@@ -167,15 +176,9 @@ class _ProgressTee(io.TextIOBase):
 
 def registry_arguments() -> dict[str, Any]:
     """Run arguments that point the registration step at the embedded stack's registry."""
-    from urllib.parse import urlsplit
-
     from braking_stack.stack import ensure_stack
 
-    registry = urlsplit(ensure_stack().registry_url)
-    return {
-        "registry_address": f"{registry.scheme}://{registry.hostname}",
-        "registry_port": registry.port,
-    }
+    return {"registry_url": ensure_stack().registry_url}
 
 
 def stack_token_env() -> dict[str, str]:
@@ -185,18 +188,7 @@ def stack_token_env() -> dict[str, str]:
     token = StackConfig().token
     if not token:
         return {}
-    return {"BRAKING_REGISTRY_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
-
-
-@contextlib.contextmanager
-def _environ(extra: dict[str, str]) -> Iterator[None]:
-    added = {name: value for name, value in extra.items() if name not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
+    return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:

@@ -24,7 +24,7 @@ DESCRIPTION = (
     "export it to ONNX, gate it, then register it and serve it."
 )
 # Env var the registration step reads its bearer token from (the registry library's name).
-REGISTRY_TOKEN_ENV = "BRAKING_REGISTRY_TOKEN"
+REGISTRY_TOKEN_ENV = "BRAKING_REGISTRATION_TOKEN"
 
 
 STEPS = (
@@ -41,9 +41,9 @@ STEPS = (
 )
 # The registration step reads the data connection under the registry library's names.
 REGISTRY_S3_ENV = {
-    "AWS_S3_BUCKET": "BRAKING_REGISTRY_S3_BUCKET",
-    "AWS_S3_ENDPOINT": "BRAKING_REGISTRY_S3_ENDPOINT",
-    "AWS_DEFAULT_REGION": "BRAKING_REGISTRY_S3_REGION",
+    "AWS_S3_BUCKET": "BRAKING_REGISTRATION_S3_BUCKET",
+    "AWS_S3_ENDPOINT": "BRAKING_REGISTRATION_S3_ENDPOINT",
+    "AWS_DEFAULT_REGION": "BRAKING_REGISTRATION_S3_REGION",
 }
 # Smoke-test scenario: a car 30 m ahead at 50 km/h, we drive 80 km/h on a dry road.
 SMOKE_SCENARIO = {"distance_m": 30.0, "lead_kmh": 50.0, "own_kmh": 80.0, "friction": 0.85}
@@ -70,8 +70,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
         cv_folds: int = train_defaults["cv"].default,
         gate_thresholds: dict = {},  # noqa: B006 (overrides of the packaged gate thresholds)
         model_name: str = config.model_name,
-        registry_address: str = config.registry_address,
-        registry_port: int = config.registry_port,
+        registry_url: str = config.registry_url,
         deploy_target: str = config.deploy_target,
     ) -> None:
         data = step["generate_data"](rows=data_rows, seed=seed)
@@ -121,8 +120,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             registered = step["register_model"](
                 model=validated,
                 model_name=model_name,
-                registry_address=registry_address,
-                registry_port=registry_port,
+                registry_url=registry_url,
                 run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             )
             _as_service_call(registered.set_display_name("Register model"), config)
@@ -137,7 +135,9 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 secret_name=config.s3_connection_secret,
                 secret_key_to_env=REGISTRY_S3_ENV,
             )
-            registered.set_env_variable("BRAKING_REGISTRY_STORAGE_KEY", config.s3_connection_secret)
+            registered.set_env_variable(
+                "BRAKING_REGISTRATION_STORAGE_KEY", config.s3_connection_secret
+            )
 
             deployed = step["deploy_model"](
                 model=validated,
@@ -212,10 +212,3 @@ def _as_service_call(task: dsl.PipelineTask, config: PipelineConfig) -> None:
     task.set_caching_options(False)
     for name, value in sorted(config.service_env.items()):
         task.set_env_variable(name, value)
-
-
-def __getattr__(name: str) -> Any:
-    # `braking_pipelines.pipeline.braking_pipeline`, built on first use, not at import.
-    if name == "braking_pipeline":
-        return build_pipeline()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

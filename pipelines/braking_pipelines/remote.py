@@ -30,6 +30,8 @@ class DspaError(RuntimeError):
 
 @dataclass(frozen=True)
 class PublishedPipeline:
+    """A pipeline version uploaded to the DSPA."""
+
     pipeline_id: str
     version_id: str
     version_name: str
@@ -38,6 +40,8 @@ class PublishedPipeline:
 
 @dataclass(frozen=True)
 class SubmittedRun:
+    """A run started on the DSPA."""
+
     pipeline: PublishedPipeline
     experiment_id: str
     run_id: str
@@ -45,6 +49,8 @@ class SubmittedRun:
 
 @dataclass(frozen=True)
 class ScheduledRun:
+    """A recurring run scheduled on the DSPA."""
+
     pipeline: PublishedPipeline
     experiment_id: str
     recurring_run_id: str

@@ -1,3 +1,6 @@
 """Local Open Inference Protocol server, KServe manifests, deployment and the endpoint client."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# The one version string is pyproject's; the installed distribution's metadata carries it.
+__version__ = version("braking-distance")

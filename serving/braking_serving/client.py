@@ -59,9 +59,11 @@ class InferenceClient:
 
     @property
     def model_url(self) -> str:
+        """The model's URL, `.../v2/models/<name>`."""
         return f"{self.base_url}/v2/models/{self.model}"
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._http.close()
 
     def __enter__(self) -> InferenceClient:
@@ -81,6 +83,7 @@ class InferenceClient:
         return response
 
     def server_live(self) -> bool:
+        """True when the server answers its liveness endpoint."""
         return self._http.get("/v2/health/live").status_code == 200
 
     def model_ready(self) -> bool:
@@ -91,6 +94,7 @@ class InferenceClient:
             return False
 
     def metadata(self) -> dict:
+        """The model's metadata: name, versions, platform, input and output tensors."""
         return self._request("GET", f"/v2/models/{self.model}").json()
 
     def infer(self, inputs: list[dict], outputs: list[str] | None = None, **fields) -> dict:

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_common.defaults import LOOPBACK_HOST, SERVING_PORT
 from braking_data.contract import check_model_name
 
 
@@ -19,8 +20,8 @@ class ServerConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BRAKING_SERVING_")
 
-    host: str = Field("127.0.0.1", description="interface to bind; loopback by default")
-    port: int = Field(8081, ge=0, le=65535, description="TCP port (0 = any free port)")
+    host: str = Field(LOOPBACK_HOST, description="interface to bind; loopback by default")
+    port: int = Field(SERVING_PORT, ge=0, le=65535, description="TCP port (0 = any free port)")
     workers: int = Field(1, ge=1, le=64, description="server processes sharing the port")
     models: dict[str, Path] = Field(
         default_factory=dict, description="model name -> model.onnx (or the folder holding it)"

@@ -93,7 +93,7 @@ def plot_latency(*samples: LatencySample) -> Figure:
             f"{sample.batch_rows} row(s)/request: p50 {marks['p50']:.2f} ms, "
             f"p99 {marks['p99']:.2f} ms"
         )
-        ax.hist(np.minimum(sample.seconds * 1e3, bins[-1]), bins=bins, alpha=0.6, label=label)
+        ax.hist(np.minimum(sample.seconds * 1e3, bins[-1]), bins=list(bins), alpha=0.6, label=label)
         ax.axvline(marks["p50"], color="black", linewidth=0.8)
         ax.axvline(marks["p99"], color="crimson", linewidth=0.8, linestyle="--")
     ax.set(xlabel="latency per request (ms)", ylabel="requests", title="Endpoint latency")

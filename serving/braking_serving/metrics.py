@@ -48,6 +48,7 @@ class ServerMetrics:
         return self._registry
 
     def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
+        """Count one request and record its latency."""
         key = (model, endpoint, status)
         children = self._children.get(key)
         if children is None:
@@ -67,4 +68,5 @@ class ServerMetrics:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=self._multiprocess_dir)
             return generate_latest(registry)
+        assert self._registry is not None  # set whenever metrics are not multiprocess
         return generate_latest(self._registry)

@@ -36,6 +36,7 @@ class InferRequest:
 
 
 def error_body(message: str) -> bytes:
+    """The JSON error body `{"error": message}` as bytes."""
     return orjson.dumps({"error": message})
 
 
@@ -188,6 +189,7 @@ def _output_names(requested: object, model: LoadedModel) -> list[str]:
 
 
 def infer_response(model: LoadedModel, request: InferRequest, results: list[np.ndarray]) -> bytes:
+    """The inference response body for `results` of `request`."""
     specs = {spec.name: spec for spec in model.outputs}
     outputs = [
         {

@@ -13,10 +13,12 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-MODEL_FILE = "model.onnx"
+from braking_model.model_dir import ONNX_FILE
+
 # Names of the models loaded through the repository API. Every server process (one per
 # worker) follows this file, so a load request answered by one worker reaches them all.
 STATE_FILE = ".loaded-models.json"
@@ -49,6 +51,7 @@ class TensorSpec:
     dtype: type
 
     def metadata(self) -> dict:
+        """The tensor's name, datatype and shape as the protocol's metadata lists them."""
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
@@ -59,7 +62,7 @@ class LoadedModel:
     name: str
     version: str
     path: Path
-    session: object  # onnxruntime.InferenceSession (kept untyped: imported lazily)
+    session: Any  # onnxruntime.InferenceSession (kept untyped: imported lazily)
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
 
@@ -74,6 +77,7 @@ class LoadedModel:
         }
 
     def run(self, output_names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run the session on `feeds`; returns the named outputs."""
         return self.session.run(output_names, feeds)
 
 
@@ -89,9 +93,9 @@ def load_onnx_model(path: Path, name: str, version: str = "1") -> LoadedModel:
     """Open `path` (a model.onnx file, or a folder holding one) with onnxruntime."""
     import onnxruntime
 
-    model_file = path / MODEL_FILE if path.is_dir() else path
+    model_file = path / ONNX_FILE if path.is_dir() else path
     if not model_file.is_file():
-        raise ModelLoadError(f"model {name!r} version {version}: no {MODEL_FILE} at {model_file}")
+        raise ModelLoadError(f"model {name!r} version {version}: no {ONNX_FILE} at {model_file}")
     options = onnxruntime.SessionOptions()
     # Requests are small and each server worker is its own process: one thread per session
     # avoids thread hand-offs that cost more than the inference itself (~20 us a row).
@@ -122,11 +126,12 @@ def model_versions(model_dir: Path) -> list[int]:
 
 
 def latest_version(root: Path, name: str) -> int:
+    """The highest numeric version of model `name` under `root`; ModelLoadError if none."""
     versions = model_versions(root / name)
     if not versions:
         raise ModelLoadError(
             f"model {name!r}: no numeric version folder under {root / name} "
-            f"(expected {root / name}/<version>/{MODEL_FILE})"
+            f"(expected {root / name}/<version>/{ONNX_FILE})"
         )
     return versions[-1]
 
@@ -144,7 +149,7 @@ def add_to_repository(root: Path, name: str, model_file: Path, version: int | No
     staging = model_dir / f".staging-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    shutil.copyfile(model_file, staging / MODEL_FILE)
+    shutil.copyfile(model_file, staging / ONNX_FILE)
     target = model_dir / str(version)
     if target.exists():
         shutil.rmtree(target)
@@ -169,12 +174,15 @@ class ModelStore:
         self._synced_state: tuple[int, ...] | None = None
 
     def get(self, name: str) -> LoadedModel | None:
+        """The loaded model called `name`, or None."""
         return self._models.get(name)
 
     def names(self) -> list[str]:
+        """Names of the loaded models, sorted."""
         return sorted(self._models)
 
     def add(self, model: LoadedModel) -> None:
+        """Hold `model` in memory under its name."""
         with self._lock:
             self._models = {**self._models, model.name: model}
 
@@ -272,7 +280,7 @@ class ModelStore:
             model = self._models.get(name)
             if model is not None:
                 entries.append({"name": name, "version": model.version, "state": "READY"})
-            else:
+            elif root is not None:
                 version = str(model_versions(root / name)[-1])
                 entries.append({"name": name, "version": version, "state": "UNAVAILABLE"})
         return entries

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import socket
 import tempfile
 from collections.abc import Callable
 
+from braking_common.environment import scoped_environ
 from braking_serving.config import ServerConfig
 
 
@@ -76,14 +76,16 @@ def run_server(config: ServerConfig, on_ready: Callable[[str], None] | None = No
         return
     InferenceServer(config)  # load the models once here: errors show before workers start
     metrics_dir = tempfile.mkdtemp(prefix="braking-serving-metrics-")
-    os.environ[CONFIG_ENV] = config.model_dump_json()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # The workers are spawned processes: they read their settings from the inherited env,
+    # which is restored afterwards (run_server may be called again in the same process).
+    worker_env = {CONFIG_ENV: config.model_dump_json(), "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     try:
-        uv_config = _uvicorn_config(
-            "braking_serving.server:create_app", config, factory=True, workers=config.workers
-        )
-        if on_ready is not None:
-            on_ready(url)
-        Multiprocess(uv_config, sockets=[sock]).run()
+        with scoped_environ(worker_env):
+            uv_config = _uvicorn_config(
+                "braking_serving.server:create_app", config, factory=True, workers=config.workers
+            )
+            if on_ready is not None:
+                on_ready(url)
+            Multiprocess(uv_config, sockets=[sock]).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

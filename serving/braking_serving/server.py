@@ -59,6 +59,7 @@ class InferenceServer:
         self._poller: asyncio.Task | None = None
 
     async def __call__(self, scope: dict, receive, send) -> None:
+        """Serve one ASGI request."""
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -237,6 +238,6 @@ async def _read_body(receive, length: int | None, config: ServerConfig) -> bytes
 
 
 def create_app() -> InferenceServer:
-    """uvicorn factory for worker processes: the config comes from the environment."""
+    """Uvicorn factory for worker processes: the config comes from the environment."""
     config = os.environ.get(CONFIG_ENV)
     return InferenceServer(ServerConfig.model_validate_json(config) if config else ServerConfig())

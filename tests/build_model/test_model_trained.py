@@ -13,12 +13,20 @@ from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_model import export
 from braking_model.gate import GateThresholds
 from braking_model.invariants import raw_features
+from braking_model.model_dir import (
+    CARD_FILE,
+    GATE_FILE,
+    JOBLIB_FILE,
+    METRICS_FILE,
+    ONNX_FILE,
+    TRIALS_FILE,
+)
 from braking_model.validate import validate_model
 
 
 @pytest.fixture(scope="module")
 def onnx_session(trained_model_dir):
-    return export.session(trained_model_dir / "model.onnx")
+    return export.session(trained_model_dir / ONNX_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +41,17 @@ def brake(onnx_session):
 
 def test_model_dir_holds_every_artifact(trained_model_dir) -> None:
     for name in (
-        "model.onnx",
-        "model.joblib",
-        "metrics.json",
-        "trials.csv",
-        "model_card.md",
+        ONNX_FILE,
+        JOBLIB_FILE,
+        METRICS_FILE,
+        TRIALS_FILE,
+        CARD_FILE,
         "plots/predicted_vs_true.png",
         "plots/residuals_by_condition.png",
         "plots/tuning_trials.png",
     ):
         assert (trained_model_dir / name).is_file(), name
-    trials = pd.read_csv(trained_model_dir / "trials.csv")
+    trials = pd.read_csv(trained_model_dir / TRIALS_FILE)
     assert set(trials["family"]) == {"hist_gradient_boosting", "mlp"}
     assert {"eligible", "physics_ok", "mean_cv_under_braking_rate"} <= set(trials.columns)
     assert (trained_model_dir / "plots/predicted_vs_true.png").read_bytes()[:4] == b"\x89PNG"
@@ -56,8 +64,8 @@ def test_onnx_interface_is_the_contract(onnx_session) -> None:
 
 
 def test_onnx_metadata_names_features_data_hash_and_metrics(trained_model_dir) -> None:
-    metadata = export.read_metadata(trained_model_dir / "model.onnx")
-    metrics = json.loads((trained_model_dir / "metrics.json").read_text())
+    metadata = export.read_metadata(trained_model_dir / ONNX_FILE)
+    metrics = json.loads((trained_model_dir / METRICS_FILE).read_text())
     assert json.loads(metadata["feature_names"]) == list(FEATURE_COLUMNS)
     assert metadata["training_data_sha256"] == metrics["training_data_sha256"]
     assert len(metadata["training_data_sha256"]) == 64
@@ -67,7 +75,7 @@ def test_onnx_metadata_names_features_data_hash_and_metrics(trained_model_dir) -
 def test_onnx_matches_scikit_learn_on_the_test_split(trained_model_dir, onnx_session) -> None:
     test = pd.read_parquet(trained_model_dir.parent / "split" / "test.parquet")
     X = test[list(FEATURE_COLUMNS)].to_numpy(np.float32)
-    pipeline = joblib.load(trained_model_dir / "model.joblib")
+    pipeline = joblib.load(trained_model_dir / JOBLIB_FILE)
     assert export.parity_max_abs(pipeline, onnx_session, X) <= 1e-3
 
 
@@ -123,10 +131,10 @@ def test_validate_model_writes_gate_json_and_card(trained_model_dir, tmp_path) -
         max_under_braking_rate=1,
     )
     verdict = validate_model(trained_model_dir, test_split, lenient)
-    gate = json.loads((trained_model_dir / "gate.json").read_text())
+    gate = json.loads((trained_model_dir / GATE_FILE).read_text())
     assert gate["passed"] is verdict.passed
     assert {c["name"] for c in gate["checks"]} >= {"no_phantom_braking", "onnx_parity"}
     assert gate["metrics"]["onnx_parity_max_abs"] <= 1e-3
-    assert "## Gate verdict" in (trained_model_dir / "model_card.md").read_text()
+    assert "## Gate verdict" in (trained_model_dir / CARD_FILE).read_text()
     strict = validate_model(trained_model_dir, test_split, GateThresholds(max_rmse=1e-9))
     assert not strict.passed and any(r.startswith("rmse:") for r in strict.reasons)

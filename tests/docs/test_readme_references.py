@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import shlex
 import subprocess
@@ -11,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from pydantic_settings import BaseSettings
+from settings_reference import settings_classes
 from typer.testing import CliRunner
 
 from braking_cli.main import app
@@ -116,20 +114,6 @@ def test_documented_path_exists(path: str) -> None:
     assert (README.parent / path).exists(), f"README names {path}, which does not exist"
 
 
-def _settings_classes() -> list[type[BaseSettings]]:
-    for root in ("braking_data", "braking_model", "braking_release", "braking_registry",
-                 "braking_serving", "braking_stack", "braking_pipelines"):  # fmt: skip
-        package = importlib.import_module(root)
-        for module in pkgutil.walk_packages(package.__path__, f"{root}."):
-            importlib.import_module(module.name)
-    found, pending = [], list(BaseSettings.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return [cls for cls in found if cls.__module__.startswith("braking_")]
-
-
 def _known_environment() -> tuple[set[str], set[str]]:
     """(variables, prefixes) the code reads: CLI options' envvars and settings fields."""
     variables: set[str] = set()
@@ -141,7 +125,7 @@ def _known_environment() -> tuple[set[str], set[str]]:
             envvars = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
             variables.update(name for name in envvars if name)
     prefixes = set()
-    for cls in _settings_classes():
+    for cls in settings_classes():
         prefix = str(cls.model_config.get("env_prefix", ""))
         prefixes.add(prefix)
         variables.update(f"{prefix}{field}".upper() for field in cls.model_fields)

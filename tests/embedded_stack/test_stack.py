@@ -9,9 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 from serving_fixtures import MODEL_NAME, random_features
+from stack_fixtures import free_port
 from typer.testing import CliRunner
 
 from braking_cli.main import app
+from braking_model.model_dir import ONNX_FILE
 from braking_release.config import DeployConfig
 from braking_release.deploy import deploy_model
 from braking_serving.client import InferenceClient
@@ -20,16 +22,10 @@ from braking_stack.config import StackConfig
 from braking_stack.stack import StackError, ensure_stack, stack_down, stack_status
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def stack_config(tmp_path) -> StackConfig:
     return StackConfig(
-        dir=tmp_path / "stack", registry_port=_free_port(), serving_port=_free_port(),
+        dir=tmp_path / "stack", registry_port=free_port(), serving_port=free_port(),
         services=("serving",),
     )  # fmt: skip
 
@@ -48,7 +44,7 @@ def test_up_deploy_predict_status_down(stack_config, serving_model_dir):
             server_url=status.serving_url, repository=status.model_repository, timeout_seconds=30
         )
         deployment = deploy_model(serving_model_dir, config)
-        assert (stack_config.model_repository / MODEL_NAME / "1" / "model.onnx").is_file()
+        assert (stack_config.model_repository / MODEL_NAME / "1" / ONNX_FILE).is_file()
         with InferenceClient(deployment.url) as client:
             assert client.predict(random_features(2)).shape == (2,)
 
@@ -101,7 +97,7 @@ def test_down_with_nothing_running(stack_config):
 def test_registry_and_server_together(tmp_path):
     pytest.importorskip("braking_registry.server", reason="the registry stage has not landed")
     config = StackConfig(
-        dir=tmp_path / "stack", registry_port=_free_port(), serving_port=_free_port()
+        dir=tmp_path / "stack", registry_port=free_port(), serving_port=free_port()
     )
     try:
         status = ensure_stack(config)

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 import pytest
+from stack_fixtures import free_port
 
 from braking_registry.spec import API_PREFIX
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_command_with_token_file_and_env(tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BRAKING_REGISTRY_TOKEN_FILE": str(token_file)}
     command = [sys.executable, "-m", "braking_registry"]
     command += ["--port", str(port), "--db", str(tmp_path / "cli.db"), "--log-level", "warning"]

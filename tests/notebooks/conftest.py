@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from stack_fixtures import embedded_stack  # noqa: F401
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
-
-
-@dataclass(frozen=True)
-class StackEnvironment:
-    config: Any  # braking_serving.config.StackConfig
-    registry_url: str
-    serving_url: str
-    env: dict[str, str]
 
 
 def parameters_cell_index(notebook: nbformat.NotebookNode) -> int:
@@ -63,39 +54,6 @@ def python3_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.environ.pop("JUPYTER_PATH", None)
     else:
         os.environ["JUPYTER_PATH"] = previous
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEnvironment]:
-    """The embedded registry and inference server on free loopback ports, in a temp state
-    dir, and the environment that points the notebooks' library calls at them."""
-    from braking_stack.config import StackConfig
-    from braking_stack.stack import stack_down, stack_up
-
-    config = StackConfig(
-        dir=tmp_path_factory.mktemp("stack"),
-        registry_port=_free_port(),
-        serving_port=_free_port(),
-    )
-    status = stack_up(config)
-    env = {
-        "BRAKING_STACK_DIR": str(config.dir),
-        "BRAKING_STACK_REGISTRY_PORT": str(config.registry_port),
-        "BRAKING_STACK_SERVING_PORT": str(config.serving_port),
-        "BRAKING_REGISTRY_SERVER_ADDRESS": f"http://{config.host}",
-        "BRAKING_REGISTRY_PORT": str(config.registry_port),
-        "BRAKING_PREDICT_URL": f"{status.serving_url}/v2/models/braking-distance",
-    }
-    try:
-        yield StackEnvironment(config, status.registry_url, status.serving_url, env)
-    finally:
-        stack_down(config)
 
 
 @pytest.fixture()

@@ -8,6 +8,8 @@ from typing import Any
 import nbformat
 import pytest
 
+from braking_model.model_dir import GATE_FILE, JOBLIB_FILE, METRICS_FILE, ONNX_FILE, TRIALS_FILE
+
 pytestmark = [
     pytest.mark.slow,
     # the open embedded registry needs no token; the client warns about it anyway
@@ -83,7 +85,7 @@ def test_initial_development_notebook_trains_exports_and_gates(
         },
     )
     model_dir = work / "model"
-    for name in ("model.onnx", "model.joblib", "metrics.json", "trials.csv", "gate.json"):
+    for name in (ONNX_FILE, JOBLIB_FILE, METRICS_FILE, TRIALS_FILE, GATE_FILE):
         assert (model_dir / name).is_file(), f"the notebook did not write {name}"
     parity = next(t for t in outputs_of(notebook, "stream") if "max |onnx - sklearn|" in t)
     assert float(parity.split("=")[1]) <= 1e-3
@@ -153,8 +155,7 @@ def test_register_model_notebook_registers_lists_and_reads_back(
     notebook = run_notebook(
         "04-register-model.ipynb",
         {
-            "registry_address": f"http://{embedded_stack.config.host}",
-            "registry_port": embedded_stack.config.registry_port,
+            "registry_url": embedded_stack.registry_url,
             "model_name": "braking-notebook-04",
             "model_dir": str(trained_model_dir),
         },

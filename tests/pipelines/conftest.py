@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from stack_fixtures import embedded_stack, stack_env  # noqa: F401
 
 API = "/apis/v2beta1"
 _PARAMETER_TYPES = {
@@ -248,34 +249,6 @@ def tiny_search(monkeypatch: pytest.MonkeyPatch) -> None:
     space = Path(__file__).with_name("tiny_search_space.yaml")
     monkeypatch.setenv("BRAKING_TRAIN_SEARCH_SPACE", str(space))
     monkeypatch.setenv("BRAKING_TRAIN_N_JOBS", "1")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def embedded_stack(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A private embedded stack (registry + inference server) on free ports under tmp_path.
-
-    The env carries the settings to kfp.local's step subprocesses, so the deploy step finds
-    this stack; the stack is stopped afterwards whatever the test did.
-    """
-    from braking_stack.config import StackConfig
-    from braking_stack.stack import stack_down
-
-    monkeypatch.setenv("BRAKING_STACK_DIR", str(tmp_path / "stack"))
-    monkeypatch.setenv("BRAKING_STACK_REGISTRY_PORT", str(_free_port()))
-    monkeypatch.setenv("BRAKING_STACK_SERVING_PORT", str(_free_port()))
-    config = StackConfig()
-    try:
-        yield config
-    finally:
-        stack_down(config)
 
 
 @pytest.fixture

@@ -103,7 +103,8 @@ def test_host_without_scheme_is_refused_naming_the_field():
     assert "host" in result.output and "https://" in result.output
 
 
-def test_run_needs_local():
-    result = invoke("run")
-    assert result.exit_code == 2
-    assert "--local" in result.output
+def test_run_is_always_local_and_still_accepts_the_old_flag():
+    help_text = invoke("run", "--help")
+    assert help_text.exit_code == 0
+    assert "kfp.local" in help_text.output and "--local" not in help_text.output
+    assert invoke("run", "--local", "--help").exit_code == 0

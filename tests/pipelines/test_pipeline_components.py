@@ -8,6 +8,7 @@ import pytest
 from kfp import dsl
 
 from braking_data.schema import read_dataset
+from braking_model.model_dir import GATE_FILE, ONNX_FILE
 from braking_pipelines import components
 
 
@@ -90,7 +91,7 @@ def test_training_steps_chain_from_data_to_a_gated_model(tmp_path, tiny_search, 
         model=model,
         metrics=metrics,
     )
-    assert (Path(model.path) / "model.onnx").is_file()
+    assert (Path(model.path) / ONNX_FILE).is_file()
     assert model.metadata["framework"] == "onnx"
     assert 0 < metrics.metadata["rmse"] < 1
     assert all(isinstance(v, float) for v in metrics.metadata.values())
@@ -113,10 +114,10 @@ def test_training_steps_chain_from_data_to_a_gated_model(tmp_path, tiny_search, 
     assert passed is False
     assert verdict.metadata["r2"] is False
     assert any(reason.startswith("r2:") for reason in verdict.metadata["reasons"])
-    assert (Path(validated.path) / "gate.json").is_file()
+    assert (Path(validated.path) / GATE_FILE).is_file()
     assert Path(card.path).read_text().strip()
     # The gate writes into its copy, never into the trained model it was given.
-    assert not (Path(model.path) / "gate.json").exists()
+    assert not (Path(model.path) / GATE_FILE).exists()
 
     passed, validated, verdict, _ = gate(open_gate, "open")
     assert passed is True

@@ -41,7 +41,7 @@ def test_a_failing_gate_skips_registration_and_deployment(tmp_path, tiny_search)
 
 @pytest.mark.slow
 def test_cli_run_local_registers_deploys_and_answers_an_inference(
-    tmp_path, tiny_search, embedded_stack, open_gate
+    tmp_path, tiny_search, stack_env, open_gate
 ):
     import json
 
@@ -63,11 +63,11 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
     assert result.exit_code == 0, result.output
     assert "passed" in result.output
     assert "smoke inference" in result.output and "brake_amount = " in result.output
-    model_url = f"{embedded_stack.serving_url}/v2/models/braking-distance"
+    model_url = f"{stack_env.serving_url}/v2/models/braking-distance"
     assert model_url in result.output
 
     # The registry holds the version the run reported, pointing at the gated model.
-    base = f"{embedded_stack.registry_url}/api/model_registry/v1alpha3"
+    base = f"{stack_env.registry_url}/api/model_registry/v1alpha3"
     found = httpx.get(f"{base}/registered_model", params={"name": "braking-distance"})
     assert found.status_code == 200, found.text
     versions = httpx.get(f"{base}/registered_models/{found.json()['id']}/versions").json()

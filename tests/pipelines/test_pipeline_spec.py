@@ -154,12 +154,12 @@ def test_secrets_are_attached_to_the_service_steps_only(compiled):
 
 
 def test_service_env_reaches_the_service_steps(tmp_path):
-    config = PipelineConfig(service_env={"BRAKING_REGISTRY_IS_SECURE": "true"})
+    config = PipelineConfig(service_env={"BRAKING_REGISTRATION_IS_SECURE": "true"})
     spec, _ = yaml.safe_load_all(compile_pipeline(config, tmp_path / "p.yaml").read_text())
     executors = spec["deploymentSpec"]["executors"]
     for name in ("exec-register-model", "exec-deploy-model", "exec-smoke-test"):
         env = {e["name"]: e["value"] for e in executors[name]["container"]["env"]}
-        assert env["BRAKING_REGISTRY_IS_SECURE"] == "true", name
+        assert env["BRAKING_REGISTRATION_IS_SECURE"] == "true", name
     assert "env" not in executors["exec-train-model"]["container"]
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
+from braking_model.model_dir import GATE_FILE, METRICS_FILE, ONNX_FILE
 from braking_registry.server import create_app
 from braking_registry.spec import API_PREFIX
 
@@ -134,7 +135,7 @@ def write_onnx_model(model_dir: Path, seed: int) -> Path:
     onnx_model = convert_sklearn(estimator, initial_types=inputs, target_opset=17)
     onnx_model.graph.name = f"braking-{seed}"  # skl2onnx picks a random uuid: not reproducible
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    (model_dir / ONNX_FILE).write_bytes(onnx_model.SerializeToString())
     metrics = {
         "test": {"mae": 0.01 * seed, "r2": 0.99},
         "cv_score": 0.98,
@@ -142,8 +143,8 @@ def write_onnx_model(model_dir: Path, seed: int) -> Path:
         "params": {"family": "linear", "fit_intercept": True},
         "dataset_sha256": f"{seed:064x}",
     }
-    (model_dir / "metrics.json").write_text(json.dumps(metrics))
-    (model_dir / "gate.json").write_text(json.dumps({"passed": True, "reasons": []}))
+    (model_dir / METRICS_FILE).write_text(json.dumps(metrics))
+    (model_dir / GATE_FILE).write_text(json.dumps({"passed": True, "reasons": []}))
     return model_dir
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from braking_data.contract import FEATURE_COLUMNS, FEATURE_RANGES, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_data.physics import physics_baseline
+from braking_model.model_dir import ONNX_FILE
 from braking_serving.config import ServerConfig
 from braking_serving.runner import _uvicorn_config, bind_socket
 from braking_serving.server import InferenceServer
@@ -48,7 +49,7 @@ def _export_tiny_model(output_dir: Path) -> Path:
         target_opset=17,
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    (output_dir / ONNX_FILE).write_bytes(onnx_model.SerializeToString())
     return output_dir
 
 
@@ -68,7 +69,7 @@ def reference_session(serving_model_dir):
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(serving_model_dir / "model.onnx"), options)
+    return onnxruntime.InferenceSession(str(serving_model_dir / ONNX_FILE), options)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import yaml
 from crd_schema import CrdSchemas
 from serving_fixtures import MODEL_NAME, random_features, running_server
 
+from braking_model.model_dir import ONNX_FILE
 from braking_release.config import DeployConfig
 from braking_release.deploy import DeployError, deploy_model
 from braking_serving.client import InferenceClient
@@ -162,7 +163,7 @@ def test_local_deploy_loads_the_model_into_the_running_server(tmp_path, serving_
         deployment = deploy_model(serving_model_dir, config, registered=Registered())
         assert deployment.url == f"{url}/v2/models/{MODEL_NAME}"
         assert deployment.version == "3"
-        assert (repository / MODEL_NAME / "3" / "model.onnx").is_file()
+        assert (repository / MODEL_NAME / "3" / ONNX_FILE).is_file()
         with InferenceClient(deployment.url) as client:
             amounts = client.predict(random_features(3))
             assert client.metadata()["versions"] == ["3"]

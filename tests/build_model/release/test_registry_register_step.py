@@ -10,6 +10,7 @@ from registry_fixtures import self_signed_certificate
 from typer.testing import CliRunner
 
 from braking_cli.main import app
+from braking_model.model_dir import GATE_FILE, METRICS_FILE
 from braking_release.register import (
     RegistrationConfig,
     RegistrationError,
@@ -21,15 +22,14 @@ from braking_release.register import (
 
 def _config(registry, **overrides) -> RegistrationConfig:
     settings = {
-        "server_address": "http://127.0.0.1",
-        "port": registry.port,
+        "registry_url": f"http://127.0.0.1:{registry.port}",
         "token": registry.token,
     }
     return RegistrationConfig(**{**settings, **overrides})
 
 
 def test_registers_the_trained_model_with_its_metadata(registry, trained_model_dir):
-    metrics = json.loads((trained_model_dir / "metrics.json").read_text())
+    metrics = json.loads((trained_model_dir / METRICS_FILE).read_text())
 
     result = register_model(
         trained_model_dir, _config(registry), run_id="run-7", source_revision="abc123"
@@ -56,7 +56,7 @@ def test_registers_the_trained_model_with_its_metadata(registry, trained_model_d
 
 def test_gate_verdict_is_recorded(registry, model_dir_factory):
     model_dir = model_dir_factory(1)
-    (model_dir / "gate.json").write_text(json.dumps({"passed": False, "reasons": ["rmse high"]}))
+    (model_dir / GATE_FILE).write_text(json.dumps({"passed": False, "reasons": ["rmse high"]}))
 
     register_model(model_dir, _config(registry))
 
@@ -132,7 +132,7 @@ def test_tls_registry_with_custom_ca_and_token(registry_factory, model_dir_facto
     """The cluster path: https, is_secure=True, a bearer token and the route's CA bundle."""
     certificate, key = self_signed_certificate(tmp_path)
     registry = registry_factory(tmp_path / "tls.db", token="cluster-token", tls=(certificate, key))
-    secure = {"server_address": "https://127.0.0.1", "is_secure": True, "custom_ca": certificate}
+    secure = {"registry_url": f"https://127.0.0.1:{registry.port}", "custom_ca": certificate}
 
     result = register_model(model_dir_factory(1), _config(registry, **secure))
 
@@ -144,8 +144,8 @@ def test_tls_registry_with_custom_ca_and_token(registry_factory, model_dir_facto
 def test_bad_inputs_fail_clearly(registry, tmp_path):
     with pytest.raises(RegistrationError, match=r"no model\.onnx"):
         register_model(tmp_path, _config(registry))
-    with pytest.raises(ValueError, match="server_address"):
-        RegistrationConfig(server_address="127.0.0.1")
+    with pytest.raises(ValueError, match="registry_url"):
+        RegistrationConfig(registry_url="127.0.0.1:8080")
     with pytest.raises(ValueError, match="storage_key"):
         RegistrationConfig(storage="s3", s3_bucket="b")
 

@@ -1,0 +1,1 @@
+"""Floor 0: the few helpers every other package shares (token files, CLI errors)."""
