@@ -105,7 +105,7 @@ def manifests_command(
 
 @monitor_app.command("rollback")
 def rollback_command() -> None:
-    """Serve the previous champion again (registry BRAKING_REGISTRY_*, target BRAKING_DEPLOY_*)."""
+    """Serve the previous champion again (registry BRAKING_REGISTRATION_*, target BRAKING_DEPLOY_*)."""
     from braking_feedback.champion import RollbackError, rollback
     from braking_release.config import DeployConfig, RegistrationConfig
 

@@ -64,8 +64,7 @@ class Loop:
         status = ensure_stack(stack.model_copy(update={"services": SERVICES}))
         self.collector = status.services["monitoring"].url
         self.serving = status.serving_url
-        address, port = status.registry_url.rsplit(":", 1)
-        self.registration = RegistrationConfig(server_address=address, port=int(port))
+        self.registration = RegistrationConfig(registry_url=status.registry_url)
         self.deploy = DeployConfig(server_url=self.serving, repository=status.model_repository)
         self.work_dir = work_dir
         self.say = say

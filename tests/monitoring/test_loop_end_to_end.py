@@ -42,9 +42,7 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_
             "serve", "serve", "serve", "drift", "alarm", "labels", "retrain", "compare", "decision"
         ], steps  # fmt: skip
         assert result.decision is not None and result.decision.evidence.rows == 600
-        registration = champion.RegistrationConfig(
-            server_address="http://127.0.0.1", port=stack.registry_port
-        )
+        registration = champion.RegistrationConfig(registry_url=stack.registry_url)
         if result.challenger is None:  # the challenger failed the gate: nothing to record
             assert not result.decision.promote
             return
