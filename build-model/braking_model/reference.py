@@ -40,6 +40,8 @@ BOOTSTRAP_WINDOWS = 200
 
 
 class ColumnProfile(BaseModel):
+    """Percentiles, decile bins, moments and a sample of one reference column."""
+
     percentiles: list[float]
     decile_edges: list[float] = Field(description="inner bin edges (duplicates removed)")
     decile_shares: list[float] = Field(description="reference share in each of the bins")
@@ -49,6 +51,8 @@ class ColumnProfile(BaseModel):
 
 
 class DriftThresholds(BaseModel):
+    """When a window drifts or a labelled window degrades (ADR 13)."""
+
     window_rows: int = WINDOW_ROWS
     min_window_rows: int = MIN_WINDOW_ROWS
     family_alpha: float = FAMILY_ALPHA
@@ -59,18 +63,22 @@ class DriftThresholds(BaseModel):
 
 
 class ReferenceProfile(BaseModel):
+    """What a served model is monitored against: per column profiles and thresholds."""
+
     columns: dict[str, ColumnProfile]
     thresholds: DriftThresholds
     validation: dict[str, float] = Field(default_factory=dict, description="held-out metrics")
     rows: int = 0
 
     def save(self, model_dir: str | Path) -> Path:
+        """Write MODEL_DIR/reference_profile.json; returns its path."""
         path = Path(model_dir) / PROFILE_FILE
         path.write_text(self.model_dump_json(indent=1) + "\n")
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> ReferenceProfile:
+        """The profile from its JSON file, or from the model folder holding it."""
         path = Path(path)
         return cls.model_validate_json((path / PROFILE_FILE if path.is_dir() else path).read_text())
 
@@ -122,6 +130,7 @@ def out_of_contract_rate(features: np.ndarray) -> float:
 
 
 def column_profile(values: np.ndarray, sample_rows: int, rng: np.random.Generator) -> ColumnProfile:
+    """The profile of one column's finite values; `sample_rows` of them kept for KS."""
     values = values[np.isfinite(values)]
     edges = np.unique(np.percentile(values, np.arange(10, 100, 10)))
     sample = values if len(values) <= sample_rows else rng.choice(values, sample_rows, False)

@@ -8,6 +8,7 @@ that version instead of creating a duplicate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math

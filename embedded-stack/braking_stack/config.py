@@ -57,6 +57,7 @@ class StackConfig(BaseSettings):
 
     @property
     def monitoring_url(self) -> str:
+        """URL of the inference-log collector (the optional monitoring service)."""
         return f"http://{self.host}:{self.monitoring_port}"
 
     @property

@@ -28,6 +28,8 @@ class RollbackError(RuntimeError):
 
 @dataclass(frozen=True)
 class Champions:
+    """The version serving now and the one `rollback` returns to (None when unset)."""
+
     champion: str | None
     previous: str | None
 
@@ -68,6 +70,7 @@ def set_champion(config: RegistrationConfig, version: str) -> Champions:
 
 
 def registered_version(config: RegistrationConfig, version: str) -> RegisteredModelVersion:
+    """Ids and URI of a registered version, as registration returns them."""
     registry = connect(config)
     model_version = registry.get_model_version(config.model_name, version)
     artifact = registry.get_model_artifact(config.model_name, version)

@@ -105,7 +105,7 @@ def manifests_command(
 
 @monitor_app.command("rollback")
 def rollback_command() -> None:
-    """Serve the previous champion again (registry BRAKING_REGISTRATION_*, target BRAKING_DEPLOY_*)."""
+    """Serve the previous champion again (settings: BRAKING_REGISTRATION_*, BRAKING_DEPLOY_*)."""
     from braking_feedback.champion import RollbackError, rollback
     from braking_release.config import DeployConfig, RegistrationConfig
 
@@ -117,4 +117,5 @@ def rollback_command() -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Mount `braking monitor` on the `braking` command."""
     app.add_typer(monitor_app, name="monitor")

@@ -40,6 +40,8 @@ SERVICES = ("registry", "serving", "monitoring")
 
 @dataclass
 class LoopResult:
+    """What one run of the loop did: versions, alarm, decision, printed steps."""
+
     champion: str
     challenger: str | None = None
     alarm: bool = False
@@ -49,6 +51,8 @@ class LoopResult:
 
 @dataclass(frozen=True)
 class Traffic:
+    """Served rows: features, true labels, the champion's answers, inference ids."""
+
     features: np.ndarray
     labels: np.ndarray
     served: np.ndarray
@@ -109,9 +113,11 @@ class Loop:
         return Traffic(features, labels, np.asarray(served), ids)
 
     def status(self) -> dict:
+        """The collector's windows, labelled windows and alarms."""
         return self.http.get(f"{self.collector}/monitor/status").json()
 
     def wait_for_windows(self, version: str, count: int, timeout: float = 60.0) -> dict:
+        """Wait until the collector evaluated `count` windows of `version`; their state."""
         deadline = time.monotonic() + timeout
         while True:
             model = self.status()["models"].get(self.registration.model_name, {})
@@ -123,6 +129,7 @@ class Loop:
             time.sleep(0.2)
 
     def send_labels(self, traffic: Traffic) -> None:
+        """Send the traffic's ground truth to the collector, by inference id."""
         body = {"model_name": self.registration.model_name, "ids": traffic.ids,
                 "labels": traffic.labels.tolist()}  # fmt: skip
         self.http.post(f"{self.collector}/data/labels", json=body).raise_for_status()

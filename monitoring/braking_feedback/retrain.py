@@ -41,6 +41,8 @@ def traffic_scenario(features: np.ndarray, config: GenerationConfig | None = Non
 
 @dataclass(frozen=True)
 class Challenger:
+    """A retrained model: where it is, its gate verdict, its data seed and world."""
+
     model_dir: Path
     gate_passed: bool
     gate_reasons: list[str]
@@ -76,6 +78,7 @@ def train_challenger(
 
 
 def onnx_predictions(model_dir: Path, features: np.ndarray) -> np.ndarray:
+    """Predictions of MODEL_DIR/model.onnx for raw features."""
     from braking_model import export
 
     return export.onnx_predict(export.session(Path(model_dir) / "model.onnx"), features)

@@ -50,6 +50,8 @@ def seed_from_time(when: float) -> int:
 
 @dataclass
 class TriggerOutcome:
+    """What the trigger did with one alarm, and why."""
+
     action: str  # started | busy | duplicate | cooling_down
     model: str
     version: str

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 
 class BadRequest(Exception):
+    """A request the collector refuses; answered as {detail} with its status."""
+
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
@@ -54,11 +56,13 @@ class Collector:
         self._published: set[str] = set()
 
     def monitor(self, model: str) -> ModelMonitor:
+        """The monitor of `model`, created on first use."""
         if model not in self.monitors:
             self.monitors[model] = ModelMonitor(model, self.config.window_rows)
         return self.monitors[model]
 
     def ingest(self, rows: InferenceRows) -> None:
+        """Store, count and window one inference's rows."""
         self.store.add(rows)
         self.metrics.inferences.labels(rows.model).inc(len(rows.ids))
         verdicts = self.monitor(rows.model).ingest(rows)
@@ -69,6 +73,7 @@ class Collector:
             self.publish_alarms(rows.model)
 
     def add_labels(self, model: str, ids: list[str], labels: list[float]) -> int:
+        """Store labels and join them to served rows; returns how many matched."""
         self.store.add_labels(model, ids, labels)
         matched, verdicts = self.monitor(model).add_labels(ids, labels)
         for verdict in verdicts:
@@ -78,12 +83,14 @@ class Collector:
         return matched
 
     def publish_alarms(self, model: str) -> None:
+        """Set the alarm gauge of every version of `model`."""
         for alarm in self.monitor(model).alarms():
             self.metrics.alarm.labels(alarm.model, alarm.version, alarm.reason).set(
                 float(alarm.active)
             )
 
     def status(self) -> dict:
+        """Windows, labelled windows and alarms of every model version."""
         models = {}
         for name, monitor in self.monitors.items():
             models[name] = {

@@ -85,6 +85,7 @@ def report(
 
 
 def add_commands(group: typer.Typer) -> None:
+    """Add the collector's commands to the `braking monitor` group."""
     group.command("serve")(serve)
     group.command("status")(status)
     group.command("report")(report)

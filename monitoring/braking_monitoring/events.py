@@ -28,6 +28,8 @@ class EventError(ValueError):
 
 @dataclass(frozen=True)
 class InferenceEvent:
+    """One request or response event of an inference."""
+
     id: str
     type: str
     model: str
@@ -167,4 +169,5 @@ class Pairer:
 
     @property
     def pending(self) -> int:
+        """Halves waiting for their other half."""
         return len(self._pending)

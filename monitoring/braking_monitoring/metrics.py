@@ -14,6 +14,8 @@ ALARM_GAUGE = "braking_monitoring_alarm"
 
 
 class CollectorMetrics:
+    """The collector's gauges and counters, in its own registry."""
+
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
         self.kstest = Gauge(
@@ -71,6 +73,7 @@ class CollectorMetrics:
         )
 
     def window(self, model: str, version: str, verdict: dict) -> None:
+        """Publish a window's verdict: drifted, data quality, PSI and corrected p per column."""
         self.window_drifted.labels(model, version).set(float(verdict["drifted"]))
         self.out_of_contract.labels(model, version).set(verdict["out_of_contract_rate"])
         for column, stats in verdict["columns"].items():
@@ -78,8 +81,10 @@ class CollectorMetrics:
             self.p_adjusted.labels(model, version, column).set(stats["p_adjusted"])
 
     def labelled_window(self, model: str, version: str, verdict: dict) -> None:
+        """Publish a labelled window's RMSE, MAE and under-braking rate."""
         for metric in ("rmse", "mae", "under_braking_rate"):
             self.labelled.labels(model, version, metric).set(verdict[metric])
 
     def render(self) -> bytes:
+        """The Prometheus text exposition."""
         return generate_latest(self.registry)

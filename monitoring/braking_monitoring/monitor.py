@@ -34,6 +34,8 @@ class Alarm:
 
 @dataclass
 class VersionState:
+    """One served version: its window buffer, verdicts and alarms."""
+
     profile: ReferenceProfile | None = None
     chunks: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     buffered: int = 0
@@ -59,6 +61,7 @@ class ModelMonitor:
         self._lock = threading.Lock()
 
     def state(self, version: str) -> VersionState:
+        """The state of `version`, created on first use."""
         if version not in self.versions:
             self.versions[version] = VersionState(
                 drift=Alarm(self.model, version, "drift"),
@@ -67,9 +70,11 @@ class ModelMonitor:
         return self.versions[version]
 
     def profile(self, version: str) -> ReferenceProfile | None:
+        """The version's own reference profile, else the model-wide one."""
         return self.profiles.get(version) or self.profiles.get(ANY_VERSION)
 
     def set_profile(self, profile: ReferenceProfile, version: str = ANY_VERSION) -> None:
+        """Set the reference of `version` (ANY_VERSION: every version without its own)."""
         with self._lock:
             self.profiles[version] = profile
 
@@ -144,6 +149,7 @@ class ModelMonitor:
         return features, predictions
 
     def alarms(self) -> list[Alarm]:
+        """The drift and performance alarms of every version."""
         return [
             alarm
             for state in self.versions.values()

@@ -34,6 +34,8 @@ class PromotionEvidence:
 
 @dataclass(frozen=True)
 class PromotionDecision:
+    """Promote or keep, the reasons, and the evidence."""
+
     promote: bool
     reasons: list[str] = field(default_factory=list)
     evidence: PromotionEvidence | None = None

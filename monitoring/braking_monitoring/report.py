@@ -17,6 +17,7 @@ from braking_model.reference import COLUMNS, ReferenceProfile
 
 
 def fetch_status(url: str) -> dict:
+    """The collector's /monitor/status document; OSError when it cannot be reached."""
     try:
         response = httpx.get(f"{url.rstrip('/')}/monitor/status", timeout=30)
     except httpx.HTTPError as error:

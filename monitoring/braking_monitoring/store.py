@@ -63,10 +63,12 @@ class InferenceStore:
         self.written_rows = 0
 
     def add(self, rows: InferenceRows) -> None:
+        """Buffer an inference's rows until the next flush."""
         with self._lock:
             self._rows.setdefault((rows.model, rows.version), []).append(rows)
 
     def add_labels(self, model: str, ids: list[str], labels: list[float]) -> None:
+        """Buffer ground-truth labels of inference ids until the next flush."""
         now = time.time()
         with self._lock:
             self._labels.setdefault(model, []).extend(
@@ -125,6 +127,7 @@ class InferenceStore:
         return table.sort_by("time")
 
     def read_labels(self, model: str) -> pa.Table:
+        """Every stored label row of `model`."""
         import pyarrow.dataset as ds
 
         try:

@@ -30,6 +30,8 @@ COLUMN_ALIASES = {OUTPUT_TENSOR: PREDICTION}
 
 
 class TrustyAIError(Exception):
+    """A TrustyAI request the collector refuses, with its HTTP status."""
+
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
@@ -37,6 +39,8 @@ class TrustyAIError(Exception):
 
 @dataclass
 class KSTestRequest:
+    """A KS drift request in TrustyAI's camelCase field names."""
+
     modelId: str
     referenceTag: str = TRAINING_TAG
     fitColumns: list[str] = field(default_factory=lambda: list(FEATURE_COLUMNS))
@@ -115,6 +119,7 @@ def kstest(collector: Collector, request: KSTestRequest) -> dict:
 
 
 def schedule(collector: Collector, request: KSTestRequest) -> dict:
+    """Schedule a recurring KS computation; returns its requestId."""
     _reference(collector, request)  # refuse a schedule that could never compute
     request_id = str(uuid.uuid4())
     collector.scheduled[request_id] = request
@@ -122,6 +127,7 @@ def schedule(collector: Collector, request: KSTestRequest) -> dict:
 
 
 def unschedule(collector: Collector, body: dict) -> dict:
+    """Stop a scheduled computation and remove its gauges."""
     request_id = body.get("requestId")
     if collector.scheduled.pop(str(request_id), None) is None:
         raise TrustyAIError(f"requestId: no scheduled request {request_id!r}", 404)
@@ -133,6 +139,7 @@ def unschedule(collector: Collector, body: dict) -> dict:
 
 
 def list_requests(collector: Collector) -> dict:
+    """The scheduled KS requests, in TrustyAI's listing shape."""
     return {
         "requests": [
             {"id": rid, "requestId": rid, "metricName": METRIC_NAME, **asdict(request)}
@@ -180,6 +187,7 @@ def info(collector: Collector) -> dict:
 
 
 def inference_ids(collector: Collector, model: str) -> list[dict]:
+    """The inference ids the collector remembers for `model`, with their version."""
     monitor = collector.monitors.get(model)
     if monitor is None:
         raise TrustyAIError(f"model: no inferences for {model!r}", 404)
