@@ -53,7 +53,7 @@ class Collector:
         self.store = InferenceStore(config.store)
         self.metrics = CollectorMetrics()
         self.scheduled: dict[str, trustyai.KSTestRequest] = {}
-        self._published: set[str] = set()
+        self._published: set[tuple[str, str]] = set()
 
     def monitor(self, model: str) -> ModelMonitor:
         """The monitor of `model`, created on first use."""
@@ -68,8 +68,9 @@ class Collector:
         verdicts = self.monitor(rows.model).ingest(rows)
         for verdict in verdicts:
             self.metrics.window(rows.model, rows.version, verdict)
-        if verdicts or rows.version not in self._published:  # alarms change with windows only
-            self._published.add(rows.version)
+        key = (rows.model, rows.version)
+        if verdicts or key not in self._published:  # alarms change with windows only
+            self._published.add(key)
             self.publish_alarms(rows.model)
 
     def add_labels(self, model: str, ids: list[str], labels: list[float]) -> int:
