@@ -235,7 +235,7 @@ def test_monitoring_notebook_flags_the_shifts_raises_the_alarm_and_keeps_the_cha
     printed = "".join(outputs_of(notebook, "stream"))
     assert "window 2: drifted=False  alarm=ok" in printed
     assert "window 4: drifted=True  alarm=ALARM" in printed
-    assert "KEEP champion" in printed or "PROMOTE" in printed
+    assert "KEEP champion" in printed  # the physics estimate does not beat a trained model
     tables = " ".join(str(text) for text in outputs_of(notebook, "text/plain"))
     assert "stuck friction sensor" in tables and "road_friction" in tables
     assert len(outputs_of(notebook, "image/png")) == 2  # PSI per window, reference vs served
