@@ -1,4 +1,3 @@
 """Fixtures of these tests, shared with other folders through tests/support."""
 
 from monitoring_fixtures import reference_profile  # noqa: F401
-from serving_fixtures import serving_model_dir  # noqa: F401

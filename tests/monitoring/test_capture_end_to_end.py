@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from monitoring_fixtures import MODEL, running_app
-from serving_fixtures import random_features, running_server
+from serving_fixtures import _export_tiny_model, random_features, running_server
 
 from braking_monitoring.app import build_app
 from braking_monitoring.config import CollectorConfig
@@ -14,12 +15,18 @@ from braking_serving.client import InferenceClient
 from braking_serving.config import ServerConfig
 
 
-def test_served_inferences_reach_the_collector_paired(tmp_path, monkeypatch, serving_model_dir):
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    """A small real ONNX regressor (no training run needed to test capture)."""
+    return _export_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def test_served_inferences_reach_the_collector_paired(tmp_path, monkeypatch, tiny_model_dir):
     collector_app = build_app(CollectorConfig(store=str(tmp_path / "log")))
     with running_app(collector_app) as collector_url:
         monkeypatch.setenv("BRAKING_SERVING_LOGGER_URL", collector_url)
         monkeypatch.setenv("BRAKING_SERVING_LOGGER_BATCH_INTERVAL_SECONDS", "0.05")
-        with running_server(ServerConfig(models={MODEL: serving_model_dir})) as server_url:
+        with running_server(ServerConfig(models={MODEL: tiny_model_dir})) as server_url:
             client = InferenceClient(f"{server_url}/v2/models/{MODEL}")
             predictions = [client.predict(random_features(3, seed=s)) for s in range(5)]
             deadline = time.monotonic() + 10
