@@ -1,13 +1,16 @@
 """Benchmark of the KFP pipeline on kfp.local: wall time and per-task overhead.
 
     python benchmarks/bench_pipeline.py --output-dir benchmarks/results [--rows 3000]
-        [--shards 2] [--search-iterations 2] [--noop-repeats 5]
+        [--shards 2] [--search-iterations 2] [--repeats 3] [--noop-repeats 5]
 
 Three measurements on the same small run arguments:
 - the whole pipeline on kfp.local (SubprocessRunner, use_venv=False), as `make run` runs it;
 - the same steps called directly in this process (each component's `python_func` on
   artifacts in a temp folder, libraries imported once): the work itself;
 - a one-task pipeline of a trivial component: kfp.local's fixed cost per task.
+Pipeline and direct calls run `--repeats` times (default 3); the JSON keeps the ratio of
+each pair and details the pair with the median ratio. Both paths run the tuning shards the
+same way: as many at once as kfp.local runs, each on its share of the cores.
 The per-task overhead is (pipeline - direct) / tasks run: a subprocess, fresh imports of
 pandas/scikit-learn/onnxruntime, executor input/output JSON. Writes <output-dir>/pipeline.json.
 """
@@ -20,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,12 +74,15 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
     """The pipeline's steps as plain calls in this process; seconds per step."""
     from kfp import dsl
 
+    from braking_model.tune import cores
     from braking_pipelines import components as c
     from braking_pipelines.local import registry_arguments
     from braking_pipelines.pipeline import SMOKE_SCENARIO, build_pipeline
 
     defaults = {name: spec.default for name, spec in build_pipeline().component_spec.inputs.items()}
     args = {**defaults, **registry_arguments(), **arguments}  # the same stack as the run
+    concurrent_shards = shards_at_once(args["tuning_shards"])
+    shard_jobs = int(os.environ["BRAKING_TRAIN_N_JOBS"])  # set by main, as run_local sets it
 
     def artifact(kind: type, name: str) -> Any:
         return kind(name=name, uri=str(folder / name), metadata={})
@@ -107,20 +114,24 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
         test=test,
     )
     shards = timed("plan-shards", c.plan_shards, shard_count=args["tuning_shards"])
-    trials = []
-    for index in shards:
-        trials.append(artifact(dsl.Dataset, f"trials-{index}"))
-        timed(
-            "tune-shard",
-            c.tune_shard,
+    trials = [artifact(dsl.Dataset, f"trials-{index}") for index in shards]
+
+    def tune(index: int) -> None:
+        c.tune_shard.python_func(
             train=train,
             shard_index=index,
             shard_count=len(shards),
             search_iterations=args["search_iterations"],
             cv_folds=args["cv_folds"],
             seed=args["seed"],
-            trials=trials[-1],
+            trials=trials[index],
         )
+
+    # As kfp.local runs them: this many shards at once, each on its share of the cores.
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrent_shards) as pool, cores(shard_jobs):
+        list(pool.map(tune, shards))
+    seconds["tune-shard"] = time.perf_counter() - started
     best, merged = artifact(dsl.Artifact, "best"), artifact(dsl.Dataset, "all_trials")
     timed(
         "select-best",
@@ -177,6 +188,22 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
     return {"wall_s": sum(seconds.values()), "steps_s": seconds, "gate_passed": passed}
 
 
+def shards_at_once(shards: int) -> int:
+    """How many tuning shards kfp.local runs at the same time."""
+    from braking_pipelines.config import PipelineConfig
+    from braking_pipelines.local import local_parallel_tasks
+
+    return min(shards, PipelineConfig().max_parallel_shards, local_parallel_tasks())
+
+
+def direct_cores(shards: int) -> Any:
+    """The cores each shard gets, set as run_local sets them for its steps."""
+    from braking_common.environment import scoped_environ
+    from braking_pipelines.local import shard_cores_env
+
+    return scoped_environ(shard_cores_env(shards_at_once(shards)), override=False)
+
+
 def run_noop(repeats: int, root: Path) -> dict[str, Any]:
     """kfp.local's fixed cost: a pipeline of one trivial task, median of `repeats`."""
     from kfp import dsl, local
@@ -219,6 +246,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000, help="data_rows of the run")
     parser.add_argument("--shards", type=int, default=2, help="tuning_shards of the run")
     parser.add_argument("--search-iterations", type=int, default=2, help="candidates in total")
+    parser.add_argument("--repeats", type=int, default=3, help="pipeline + direct pairs run")
     parser.add_argument("--noop-repeats", type=int, default=5, help="runs of the 1-task pipeline")
     parser.add_argument(
         "--strict-gate",
@@ -234,11 +262,19 @@ def main() -> None:
         "gate_thresholds": {} if args.strict_gate else open_gate(),
     }
     load_before = os.getloadavg()[0]
+    runs = []
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch:
         folder = Path(scratch)
         noop = run_noop(args.noop_repeats, folder / "noop")
-        pipeline = run_pipeline(arguments, folder / "local")
-        direct = run_direct(arguments, folder / "direct", release=pipeline["registered"])
+        for repeat in range(args.repeats):
+            pipeline = run_pipeline(arguments, folder / f"local-{repeat}")
+            with direct_cores(args.shards):
+                direct = run_direct(
+                    arguments, folder / f"direct-{repeat}", release=pipeline["registered"]
+                )
+            runs.append((pipeline["wall_s"] / direct["wall_s"], pipeline, direct))
+    ratios = [ratio for ratio, _, _ in runs]
+    ratio, pipeline, direct = sorted(runs, key=lambda run: run[0])[len(runs) // 2]  # the median
     overhead = (pipeline["wall_s"] - direct["wall_s"]) / pipeline["tasks"]
     per_task = {
         name: pipeline["tasks_s"][name] - direct["steps_s"][name]
@@ -250,6 +286,9 @@ def main() -> None:
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {**machine_info("kfp"), "load_average_1m_before": load_before},
         "arguments": arguments,
+        "repeats": args.repeats,
+        "ratio_median": ratio,
+        "ratio_runs": ratios,
         "kfp_local_pipeline": pipeline,
         "direct_library_calls": direct,
         "per_task_overhead_s": overhead,
@@ -264,6 +303,7 @@ def main() -> None:
         f"{pipeline['wall_s']:>10.1f} s"
     )
     print(f"{'same steps as direct library calls':<48}{direct['wall_s']:>10.1f} s")
+    print(f"{'kfp.local / direct, median of ' + str(args.repeats):<48}{ratio:>10.2f} x")
     print(f"{'  overhead per task (difference / tasks)':<48}{overhead:>10.2f} s")
     for name, extra in per_task.items():
         print(f"{'  ' + name + ' (kfp.local - direct)':<48}{extra:>10.2f} s")

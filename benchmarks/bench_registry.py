@@ -3,7 +3,7 @@
     python benchmarks/bench_registry.py --output-dir benchmarks/results [--versions 10000]
         [--registrations 40] [--requests 400]
 
-The server runs as its own process (`braking registry serve`) on a free loopback port, so the
+The server runs as its own process (`python -m braking_registry`) on a free loopback port, so the
 client's work and the server's do not share one interpreter. Latencies are measured twice:
 over plain keep-alive HTTP (what the server costs) and through the official `model-registry`
 client (what a user sees; it opens a new session per call). Writes <output-dir>/registry.json.
@@ -116,7 +116,9 @@ def write_model_dirs(root: Path, count: int) -> list[Path]:
 def bench_registrations(port: int, count: int, root: Path) -> dict[str, dict[str, float]]:
     from braking_release.register import RegistrationConfig, connect, register_model
 
-    config = RegistrationConfig(port=port, model_name="bench-registrations")
+    config = RegistrationConfig(
+        registry_url=f"http://127.0.0.1:{port}", model_name="bench-registrations"
+    )
     client = connect(config)
     start = time.perf_counter()
     for n in range(count):
@@ -182,7 +184,7 @@ def bench_reads(port: int, model_id: int, version_ids: list[int], requests: int)
             requests,
         ),
     }
-    client = connect(RegistrationConfig(port=port))
+    client = connect(RegistrationConfig(registry_url=f"http://127.0.0.1:{port}"))
     client_requests = max(requests // 4, 20)
     results["client_get_model_version"] = latency(
         lambda: client.get_model_version(MODEL, str(rng.randint(1, len(version_ids)))),

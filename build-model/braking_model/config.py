@@ -28,7 +28,9 @@ class TrainConfig(BaseSettings):
     )
     n_iter: int = Field(8, ge=1, description="hyperparameter candidates sampled in total")
     cv: int = Field(3, ge=2, description="cross-validation folds on the training part")
-    n_jobs: int = Field(-1, description="parallel CV fits (-1: all cores)")
+    n_jobs: int = Field(
+        -1, description="cores of the search (one thread per CV fit) and of the refit (-1: all)"
+    )
     seed: int = Field(42, description="seed of sampling, CV folds and model initialisation")
     test_fraction: float = Field(
         0.2, gt=0.0, lt=1.0, description="latest fraction of rows (by event_timestamp) held out"

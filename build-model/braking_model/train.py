@@ -22,6 +22,7 @@ from braking_model.model_dir import ModelDir, write_json
 from braking_model.tune import (
     BestTrial,
     Candidate,
+    cores,
     features_and_label,
     quiet_convergence,
     rank_trials,
@@ -73,14 +74,14 @@ def fit_and_export(
     X_test, y_test = features_and_label(test)
 
     pipeline = build_pipeline(best.family, best.params, config.seed)
-    started = time.perf_counter()
-    with quiet_convergence():
-        pipeline.fit(X_train, y_train)
-    refit_seconds = time.perf_counter() - started
-
-    model = export.to_onnx(pipeline)
-    sess = export.session(model)
-    parity = export.check_parity(pipeline, sess, X_test)
+    with cores(config.n_jobs, fits_at_once=1):
+        started = time.perf_counter()
+        with quiet_convergence():
+            pipeline.fit(X_train, y_train)
+        refit_seconds = time.perf_counter() - started
+        model = export.to_onnx(pipeline)
+        sess = export.session(model)
+        parity = export.check_parity(pipeline, sess, X_test)
     metrics, predicted = measure(test, lambda X: export.onnx_predict(sess, X))
     metrics.update(onnx_parity_max_abs=parity)
     data_sha256 = file_sha256(train_path)

@@ -12,7 +12,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -146,7 +146,7 @@ def tune_shard(
     for candidate in candidates:
         pipeline = build_pipeline(candidate.family, candidate.params, config.seed)
         started = time.perf_counter()
-        with quiet_convergence():
+        with quiet_convergence(), cores(config.n_jobs):
             scores = cross_validate(pipeline, X, y, cv=folds, scoring=scoring, n_jobs=config.n_jobs)
         row = {
             "trial": candidate.trial,
@@ -164,6 +164,26 @@ def tune_shard(
         if progress is not None:
             progress(candidate, {**row, "wall_time_s": time.perf_counter() - started})
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+@contextmanager
+def cores(n_jobs: int, fits_at_once: int | None = None) -> Iterator[None]:
+    """Hold the fits inside to `n_jobs` cores in all (-1: all cores, sized by joblib).
+
+    `fits_at_once` fits share them (default `n_jobs`: the CV workers, one thread each; 1 for
+    a single refit). HistGradientBoosting would otherwise start an OpenMP thread per core in
+    every fit: several tuning shards on one machine multiply them, and on a busy machine
+    threads that wait for each other at every boosting step cost far more than they bring.
+    """
+    if n_jobs < 0:
+        yield
+        return
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    threads = max(1, n_jobs // (fits_at_once or n_jobs or 1))
+    with threadpool_limits(limits=threads), parallel_config("loky", inner_max_num_threads=threads):
+        yield
 
 
 @contextmanager

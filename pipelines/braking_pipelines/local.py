@@ -10,9 +10,8 @@ features kfp.local ignores: steps read their settings from this process's env in
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import re
+import os
 import sys
 import time
 import warnings
@@ -105,17 +104,20 @@ def run_local(
 
     With `use_stack`, the embedded stack (registry + inference server, `BRAKING_STACK_*`)
     is used, or started, and the registration step pointed at its registry; the deploy
-    step finds the same stack through the same env. With `log_file`, the steps' own output
+    step finds the same stack through the same env. The tuning shards that run at once share
+    the cores (`shard_cores_env`). With `log_file`, the steps' own output
     (executor inputs, library logs) goes there and only task progress reaches the terminal.
     """
     from kfp import local
 
+    from braking_pipelines.local_log import progress_on_terminal
     from braking_pipelines.pipeline import build_pipeline
 
-    extra_env: dict[str, str] = {}
+    shards = int(arguments.get("tuning_shards", config.tuning_shards))
+    extra_env = shard_cores_env(min(shards, config.max_parallel_shards, local_parallel_tasks()))
     if use_stack:
         arguments = {**registry_arguments(), **arguments}
-        extra_env = stack_token_env()
+        extra_env |= stack_token_env()
 
     root = config.local_root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -141,37 +143,28 @@ def run_local(
         if log_file is not None:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             log = stack.enter_context(log_file.open("w"))
-            stack.enter_context(contextlib.redirect_stdout(_ProgressTee(log, sys.stdout)))
+            stack.enter_context(progress_on_terminal(log, sys.stdout))
         pipeline(**arguments)
     seconds = time.perf_counter() - started
     (run_dir,) = [p for p in set(root.iterdir()) - before if p.name.startswith(f"{config.name}-")]
     return read_run(run_dir, seconds)
 
 
-class _ProgressTee(io.TextIOBase):
-    """Everything to the log; only kfp.local's task start/finish/skip lines to the terminal.
+def local_parallel_tasks() -> int:
+    """How many iterations of a ParallelFor kfp.local runs at once (it caps them itself)."""
+    from kfp.local.orchestrator.enhanced_dag_orchestrator import ParallelExecutor
 
-    kfp.local prints its own progress and the steps' output to the same stdout.
+    return ParallelExecutor().max_workers
+
+
+def shard_cores_env(concurrent_shards: int) -> dict[str, str]:
+    """`BRAKING_TRAIN_N_JOBS` giving each of the shards that run at once its share of the cores.
+
+    On a cluster every shard is a pod with its own CPU limit; here they share this machine,
+    and each using all cores would oversubscribe it. A value the user set wins.
     """
-
-    PROGRESS = re.compile(
-        r"Executing task|finished with status|Skipping conditional|Pipeline .* finished"
-    )
-
-    def __init__(self, log: io.TextIOBase, terminal: Any) -> None:
-        self.log, self.terminal, self.pending = log, terminal, ""
-
-    def write(self, text: str) -> int:
-        self.log.write(text)
-        *lines, self.pending = (self.pending + text).split("\n")
-        for line in lines:
-            if self.PROGRESS.search(line) and not line.startswith(" "):
-                self.terminal.write(line + "\n")
-                self.terminal.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self.log.flush()
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"BRAKING_TRAIN_N_JOBS": str(max(1, (available or 1) // max(1, concurrent_shards)))}
 
 
 def registry_arguments() -> dict[str, Any]:

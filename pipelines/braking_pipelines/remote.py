@@ -142,12 +142,9 @@ def submit(
     enable_caching: bool | None = None,
 ) -> SubmittedRun:
     """Publish the package and start one run of it in the configured experiment."""
-    client = connect(dspa)
-    published = publish(client, package, name, description)
-    with _explained(client):
-        experiment = client.create_experiment(dspa.experiment, namespace=dspa.namespace)
+    with _in_experiment(dspa, package, name, description) as (client, published, experiment_id):
         run = client.run_pipeline(
-            experiment_id=experiment.experiment_id,
+            experiment_id=experiment_id,
             job_name=run_name,
             params=arguments,
             pipeline_id=published.pipeline_id,
@@ -155,7 +152,7 @@ def submit(
             enable_caching=enable_caching,
             service_account=dspa.service_account,
         )
-    return SubmittedRun(published, experiment.experiment_id, run.run_id)
+    return SubmittedRun(published, experiment_id, run.run_id)
 
 
 def schedule(
@@ -172,12 +169,9 @@ def schedule(
 ) -> ScheduledRun:
     """Publish the package and create a recurring run on a 6-field cron schedule."""
     cron = validate_cron(cron)  # before any network call: a typo should cost nothing
-    client = connect(dspa)
-    published = publish(client, package, name, description)
-    with _explained(client):
-        experiment = client.create_experiment(dspa.experiment, namespace=dspa.namespace)
+    with _in_experiment(dspa, package, name, description) as (client, published, experiment_id):
         recurring = client.create_recurring_run(
-            experiment_id=experiment.experiment_id,
+            experiment_id=experiment_id,
             job_name=job_name,
             description=description,
             cron_expression=cron,
@@ -188,7 +182,20 @@ def schedule(
             version_id=published.version_id,
             service_account=dspa.service_account,
         )
-    return ScheduledRun(published, experiment.experiment_id, recurring.recurring_run_id, cron)
+    return ScheduledRun(published, experiment_id, recurring.recurring_run_id, cron)
+
+
+@contextlib.contextmanager
+def _in_experiment(
+    dspa: DspaConfig, package: Path, name: str, description: str
+) -> Iterator[tuple[Any, PublishedPipeline, str]]:
+    """Connect, publish the package and find or create the experiment; yields (client,
+    published pipeline, experiment id), with the API's failures inside turned into DspaError."""
+    client = connect(dspa)
+    published = publish(client, package, name, description)
+    with _explained(client):
+        experiment = client.create_experiment(dspa.experiment, namespace=dspa.namespace)
+        yield client, published, experiment.experiment_id
 
 
 def _name_filter(display_name: str) -> str:

@@ -151,3 +151,28 @@ def test_selection_keeps_headroom_below_the_under_braking_limit() -> None:
 def test_selection_needs_a_trial_table() -> None:
     with pytest.raises(ValueError, match="lacks columns"):
         select_best(pd.DataFrame({"trial": [1]}))
+
+
+def test_cores_holds_every_thread_pool_to_one_thread_and_restores_it():
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info
+
+    from braking_model.tune import cores
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    with cores(1):
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
+    with cores(-1):  # all cores: left to joblib and the libraries
+        assert [pool["num_threads"] for pool in threadpool_info()] == before
+
+
+def test_a_single_refit_gets_all_the_cores_it_is_given():
+    from threadpoolctl import threadpool_info
+
+    from braking_model.tune import cores
+
+    with cores(2, fits_at_once=1):
+        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
+    with cores(4, fits_at_once=2):
+        assert {pool["num_threads"] for pool in threadpool_info()} == {2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from pydantic import BaseModel
 from settings_reference import settings_classes
 from typer.testing import CliRunner
 
@@ -129,14 +131,49 @@ def _known_environment() -> tuple[set[str], set[str]]:
         prefix = str(cls.model_config.get("env_prefix", ""))
         prefixes.add(prefix)
         variables.update(f"{prefix}{field}".upper() for field in cls.model_fields)
+        delimiter = cls.model_config.get("env_nested_delimiter")
+        if delimiter:
+            for field, info in cls.model_fields.items():
+                variables.update(
+                    f"{prefix}{field}{delimiter}{part}".upper() for part in _parts(info.default)
+                )
     return variables, prefixes
 
 
-@pytest.mark.parametrize("readme", ["README.md", "notebooks/README.md"])
+def _parts(default: object) -> list[str]:
+    """The field names of a nested settings value (a pydantic model or a dataclass)."""
+    if isinstance(default, BaseModel):
+        return list(type(default).model_fields)
+    if dataclasses.is_dataclass(default):
+        return [field.name for field in dataclasses.fields(default)]
+    return []
+
+
+FOLDER_READMES = sorted(
+    path.relative_to(REPO_ROOT).as_posix()
+    for path in [*REPO_ROOT.glob("*/README.md"), REPO_ROOT / "docs" / "adr" / "README.md"]
+    if not path.parent.name.startswith(".")
+)
+
+
+@pytest.mark.parametrize("readme", FOLDER_READMES)
+def test_folder_readme_links_resolve(readme: str) -> None:
+    path = REPO_ROOT / readme
+    targets = [
+        target.split("#", 1)[0]
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8"))
+        if not re.match(r"^(https?:|mailto:|#)", target)
+    ]
+    broken = [target for target in targets if not (path.parent / target).exists()]
+    assert not broken, f"{readme} links to paths that do not exist: {broken}"
+
+
+@pytest.mark.parametrize("readme", ["README.md", *FOLDER_READMES])
 def test_documented_environment_variables_are_read_by_the_code(readme: str) -> None:
     variables, prefixes = _known_environment()
     named = set(re.findall(r"\b(BRAKING_[A-Z0-9_]+)", (REPO_ROOT / readme).read_text()))
-    assert named, f"{readme} documents no BRAKING_* variable"
+    if readme in ("README.md", "notebooks/README.md"):  # where the variables are explained
+        assert named, f"{readme} documents no BRAKING_* variable"
     unknown = sorted(
         name
         for name in named
