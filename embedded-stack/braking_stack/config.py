@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from braking_common.defaults import (
     LOOPBACK_HOST,
     MODEL_REPOSITORY,
+    MONITORING_PORT,
     REGISTRY_DB,
     REGISTRY_PORT,
     SERVING_PORT,
@@ -28,7 +29,9 @@ class StackConfig(BaseSettings):
     registry_port: int = Field(REGISTRY_PORT, ge=1, le=65535, description="model registry port")
     serving_port: int = Field(SERVING_PORT, ge=1, le=65535, description="inference server port")
     serving_workers: int = Field(1, ge=1, le=64, description="inference server processes")
-    monitoring_port: int = Field(8083, ge=1, le=65535, description="inference-log collector port")
+    monitoring_port: int = Field(
+        MONITORING_PORT, ge=1, le=65535, description="inference-log collector port"
+    )
     services: tuple[Literal["registry", "serving", "monitoring"], ...] = Field(
         ("registry", "serving"), description="services to run; add monitoring for the collector"
     )

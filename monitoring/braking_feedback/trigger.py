@@ -21,6 +21,8 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_common.defaults import LOOPBACK_HOST, TRIGGER_PORT
+
 Starter = Callable[[dict[str, Any]], Any]
 
 
@@ -29,8 +31,8 @@ class TriggerConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BRAKING_TRIGGER_")
 
-    host: str = Field("127.0.0.1", description="interface of the webhook endpoint")
-    port: int = Field(8084, ge=0, le=65535, description="port of the webhook endpoint")
+    host: str = Field(LOOPBACK_HOST, description="interface of the webhook endpoint")
+    port: int = Field(TRIGGER_PORT, ge=0, le=65535, description="port of the webhook endpoint")
     target: str = Field("kfp-local", description="kfp-local (embedded stack) or dspa (cluster)")
     cooldown_seconds: float = Field(3600.0, ge=0, description="least time between two starts")
     dedup_seconds: float = Field(

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from braking_common.defaults import MONITORING_URL
+
 
 def _given(**options: object) -> dict:
     """Only the options given on the command line: the rest come from env vars / defaults."""
@@ -49,9 +51,9 @@ def serve(
 
 
 def status(
-    url: Annotated[str, typer.Option(help="collector URL", envvar="BRAKING_MONITOR_URL")] = (
-        "http://127.0.0.1:8083"
-    ),
+    url: Annotated[
+        str, typer.Option(help="collector URL", envvar="BRAKING_MONITOR_URL")
+    ] = MONITORING_URL,
 ) -> None:
     """Print each served version's windows, labelled windows and alarms."""
     from braking_monitoring.report import fetch_status, status_lines
@@ -67,9 +69,9 @@ def report(
     output_dir: Annotated[Path, typer.Option(help="where report.md, report.html, plots go")] = Path(
         "outputs/monitoring-report"
     ),
-    url: Annotated[str, typer.Option(help="collector URL", envvar="BRAKING_MONITOR_URL")] = (
-        "http://127.0.0.1:8083"
-    ),
+    url: Annotated[
+        str, typer.Option(help="collector URL", envvar="BRAKING_MONITOR_URL")
+    ] = MONITORING_URL,
     model: Annotated[str | None, typer.Option(help="model name [default: the first]")] = None,
 ) -> None:
     """Write the drift report: reference vs current per column, statistics vs thresholds."""

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from braking_common.defaults import INFERENCE_LOG, LOOPBACK_HOST, MONITORING_PORT
+
 
 class CollectorConfig(BaseSettings):
     """The collector: where it listens and stores. Env prefix BRAKING_MONITOR_."""
 
     model_config = SettingsConfigDict(env_prefix="BRAKING_MONITOR_")
 
-    host: str = Field("127.0.0.1", description="interface to bind; loopback by default")
-    port: int = Field(8083, ge=0, le=65535, description="TCP port (0 = any free port)")
+    host: str = Field(LOOPBACK_HOST, description="interface to bind; loopback by default")
+    port: int = Field(MONITORING_PORT, ge=0, le=65535, description="TCP port (0 = any free port)")
     store: str = Field(
-        ".braking-stack/inference-log",
+        str(INFERENCE_LOG),
         description="inference log root: a folder, or s3://bucket/prefix (AWS_* env for S3)",
     )
     window_rows: int | None = Field(
