@@ -47,7 +47,8 @@ class TriggerConfig(BaseSettings):
 
 def seed_from_time(when: float) -> int:
     """A data seed from a run's start time (seconds), as KFP's create-time placeholder gives."""
-    return int(when) % (2**31 - 1)
+    # Nine digits at most: the registry stores the seed as an int property (|n| < 1e9).
+    return int(when) % 1_000_000_000
 
 
 @dataclass
