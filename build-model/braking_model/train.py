@@ -1,7 +1,8 @@
 """Refit the best candidate, export it to ONNX and write MODEL_DIR; `train_model` runs the
 whole stage (time split -> search -> refit -> export -> report) in-process.
 
-MODEL_DIR: model.onnx, model.joblib, metrics.json, trials.csv, model_card.md, plots/*.png.
+MODEL_DIR: model.onnx, reference_profile.json, model.joblib, metrics.json, trials.csv,
+model_card.md, plots/*.png.
 """
 
 from __future__ import annotations
@@ -94,11 +95,12 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
 
     from braking_model import export, report
     from braking_model.estimator import build_pipeline
+    from braking_model.reference import write_reference_profile
     from braking_model.validate import JOBLIB_HASH_KEY, measure
 
     train, test = read_frame(train_path), read_frame(test_path)
     X_train, y_train = features_and_label(train)
-    X_test, _ = features_and_label(test)
+    X_test, y_test = features_and_label(test)
 
     pipeline = build_pipeline(best.family, best.params, config.seed)
     with cores(config.n_jobs, fits_at_once=1):
@@ -128,6 +130,10 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
     metrics["refit_time_s"] = refit_seconds
     model_files = ModelDir(output_dir)
     export.save(model, model_files.onnx)
+    # The reference the served model is monitored against (braking_monitoring, ADR 13).
+    write_reference_profile(
+        output_dir, X_train, X_test, y_test, lambda X: export.onnx_predict(sess, X), config.seed
+    )
     joblib.dump(pipeline, model_files.joblib)
 
     summary = {

@@ -175,6 +175,11 @@ class DeployConfig(BaseSettings):
     deployment_mode: Literal["RawDeployment", "Serverless"] = "RawDeployment"
     enable_auth: bool = Field(True, description="require a bearer token (ServiceAccount)")
     expose: bool = Field(False, description="create an external route")
+    logger_url: str | None = Field(
+        None,
+        description="inference logger target (`spec.predictor.logger.url`), e.g. the collector",
+    )
+    logger_mode: Literal["all", "request", "response"] = Field("all", description="what to log")
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(1, ge=1)
     cpu_request: str = "500m"

@@ -13,7 +13,7 @@ template, and the project's own V2 server (onnxruntime), `braking-serving`.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from braking_release.config import BRAKING_RUNTIME, DeployConfig
 
@@ -130,6 +130,12 @@ def inference_service(
             "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
         },
     }
+    predictor: dict[str, Any] = {
+        "minReplicas": config.min_replicas,
+        "maxReplicas": config.max_replicas,
+    }
+    if config.logger_url:  # KServe sends each request/response as CloudEvents (monitoring)
+        predictor["logger"] = {"mode": config.logger_mode, "url": config.logger_url}
     return {
         "apiVersion": ISVC_API_VERSION,
         "kind": "InferenceService",
@@ -139,13 +145,7 @@ def inference_service(
             "labels": labels,
             "annotations": annotations,
         },
-        "spec": {
-            "predictor": {
-                "minReplicas": config.min_replicas,
-                "maxReplicas": config.max_replicas,
-                "model": model,
-            }
-        },
+        "spec": {"predictor": {**predictor, "model": model}},
     }
 
 

@@ -125,6 +125,9 @@ def model_metadata(model_dir: Path, *, run_id: str | None, source_revision: str 
     if isinstance(gate, Mapping) and "passed" in gate:
         metadata["gate_passed"] = bool(gate["passed"])
         metadata["gate_reasons"] = json.dumps(gate.get("reasons", []))
+    if files.reference_profile.is_file():  # what monitoring compares traffic with
+        metadata["reference_profile"] = files.reference_profile.name
+        metadata["reference_profile_sha256"] = file_sha256(files.reference_profile)
     if run_id:
         metadata["pipeline_run_id"] = run_id
     if source_revision:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from braking_data import cli as data_cli
+from braking_feedback import cli as feedback_cli
 from braking_model import cli as model_cli
 from braking_pipelines import cli as pipelines_cli
 from braking_registry import cli as registry_cli
@@ -33,6 +34,7 @@ for stage_cli in (
     serving_cli,
     stack_cli,
     pipelines_cli,
+    feedback_cli,
 ):
     stage_cli.register(app)
 

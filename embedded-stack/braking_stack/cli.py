@@ -33,7 +33,11 @@ StateDir = Annotated[
 ]
 Services = Annotated[
     list[str] | None,
-    typer.Option("--service", help="Only this service (registry, serving); repeatable."),
+    typer.Option(
+        "--service",
+        help="Only this service (registry, serving, monitoring); repeatable. Default: registry "
+        "and serving (env BRAKING_STACK_SERVICES); with monitoring the server logs to it.",
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from braking_common.defaults import (
     LOOPBACK_HOST,
     MODEL_REPOSITORY,
+    MONITORING_PORT,
     REGISTRY_DB,
     REGISTRY_PORT,
     SERVING_PORT,
@@ -28,7 +29,12 @@ class StackConfig(BaseSettings):
     registry_port: int = Field(REGISTRY_PORT, ge=1, le=65535, description="model registry port")
     serving_port: int = Field(SERVING_PORT, ge=1, le=65535, description="inference server port")
     serving_workers: int = Field(1, ge=1, le=64, description="inference server processes")
-    services: tuple[Literal["registry", "serving"], ...] = ("registry", "serving")
+    monitoring_port: int = Field(
+        MONITORING_PORT, ge=1, le=65535, description="inference-log collector port"
+    )
+    services: tuple[Literal["registry", "serving", "monitoring"], ...] = Field(
+        ("registry", "serving"), description="services to run; add monitoring for the collector"
+    )
     token: str | None = Field(None, description="bearer token both servers require")
     start_timeout_seconds: float = Field(60.0, gt=0, description="wait for health at startup")
 
@@ -51,6 +57,11 @@ class StackConfig(BaseSettings):
     def serving_url(self) -> str:
         """Base URL of the stack's inference server."""
         return f"http://{self.host}:{self.serving_port}"
+
+    @property
+    def monitoring_url(self) -> str:
+        """URL of the inference-log collector (the optional monitoring service)."""
+        return f"http://{self.host}:{self.monitoring_port}"
 
     @property
     def registry_url(self) -> str:

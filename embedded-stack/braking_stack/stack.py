@@ -30,11 +30,20 @@ from braking_serving.runner import PortInUseError, bind_socket
 from braking_stack.config import StackConfig
 
 # Each service runs from its own package's entry point (`python -m <package>`), never the CLI.
-SERVICE_MODULES = {"registry": "braking_registry", "serving": "braking_serving"}
-HEALTH_PATHS = {"registry": "/readyz/health", "serving": "/v2/health/ready"}
+SERVICE_MODULES = {
+    "registry": "braking_registry",
+    "serving": "braking_serving",
+    "monitoring": "braking_monitoring",
+}
+HEALTH_PATHS = {
+    "registry": "/readyz/health",
+    "serving": "/v2/health/ready",
+    "monitoring": "/q/health/ready",
+}
 PORT_HINTS = {
     "registry": "--registry-port or BRAKING_STACK_REGISTRY_PORT",
     "serving": "--serving-port or BRAKING_STACK_SERVING_PORT",
+    "monitoring": "BRAKING_STACK_MONITORING_PORT",
 }
 
 
@@ -78,7 +87,8 @@ class StackStatus:
 
 
 def _port(config: StackConfig, service: str) -> int:
-    return config.registry_port if service == "registry" else config.serving_port
+    ports = {"registry": config.registry_port, "monitoring": config.monitoring_port}
+    return ports.get(service, config.serving_port)
 
 
 def _token_file(config: StackConfig) -> Path | None:
@@ -101,10 +111,20 @@ def _command(config: StackConfig, service: str) -> list[str]:
     if service == "registry":
         config.registry_db.parent.mkdir(parents=True, exist_ok=True)
         return [*entry_point, *address, "--db", str(config.registry_db), *auth]
+    if service == "monitoring":
+        return [*entry_point, *address, "--store", str(config.state_dir / "inference-log")]
     config.model_repository.mkdir(parents=True, exist_ok=True)
     repository = ["--model-repository", str(config.model_repository)]
     workers = ["--workers", str(config.serving_workers)]
     return [*entry_point, *repository, *address, *workers, *auth]
+
+
+def _environment(config: StackConfig, service: str) -> dict[str, str]:
+    """With the collector in the stack, the inference server logs every inference to it."""
+    env = dict(os.environ)
+    if service == "serving" and "monitoring" in config.services:
+        env["BRAKING_SERVING_LOGGER_URL"] = config.monitoring_url
+    return env
 
 
 def _pid_file(config: StackConfig, service: str) -> Path:
@@ -169,6 +189,7 @@ def _start(config: StackConfig, service: str) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=_environment(config, service),
             start_new_session=True,  # its own process group: `down` stops it and its workers
         )
     record = {"pid": process.pid, "url": status.url, "command": process.args}
@@ -231,7 +252,9 @@ def stack_down(config: StackConfig | None = None) -> list[str]:
     """Stop the running services; returns the names of those stopped."""
     config = config or StackConfig()
     stopped: list[str] = []
-    for service in config.services:
+    # Also stop an optional service (monitoring) started by an earlier `up` that named it.
+    running = [s for s in SERVICE_MODULES if s not in config.services and _running_pid(config, s)]
+    for service in (*config.services, *running):
         pid = _running_pid(config, service)
         if pid is not None:
             _stop(config, service, pid)

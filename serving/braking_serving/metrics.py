@@ -42,6 +42,11 @@ class ServerMetrics:
         )
         self._children: dict[tuple[str, str, int], tuple] = {}
 
+    @property
+    def registry(self) -> CollectorRegistry | None:
+        """Where other server metrics register (None in multiprocess mode: files collect)."""
+        return self._registry
+
     def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
         """Count one request and record its latency."""
         key = (model, endpoint, status)

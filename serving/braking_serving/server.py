@@ -27,6 +27,7 @@ from braking_serving import __version__
 from braking_serving.batching import Batcher
 from braking_serving.bodies import BodyBudget, ClientGone, read_body
 from braking_serving.config import ServerConfig
+from braking_serving.inference_logger import inference_logger_for
 from braking_serving.metrics import METRICS_CONTENT_TYPE, ServerMetrics
 from braking_serving.protocol import ProtocolError, error_body, infer_response, parse_infer_request
 from braking_serving.repository import (
@@ -71,6 +72,7 @@ class InferenceServer:
             self.store.add(load_onnx_model(path, name, engine=config.engine, max_rows=rows))
         self.metrics = ServerMetrics() if config.metrics else None
         self._token = config.token.encode() if config.token else None
+        self.inference_logger = inference_logger_for(self.metrics)  # None unless configured
         self._poller: asyncio.Task | None = None
         # One thread: heavy work leaves the loop free without competing for the 2nd core.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="braking-infer")
@@ -100,12 +102,16 @@ class InferenceServer:
                     log.warning("%s", error)
                 if self.store.repository is not None:
                     self._poller = asyncio.create_task(self._poll_repository())
+                if self.inference_logger is not None:
+                    await self.inference_logger.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._poller is not None:
                     self._poller.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await self._poller
+                if self.inference_logger is not None:
+                    await self.inference_logger.stop()
                 self.executor.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -217,9 +223,13 @@ class InferenceServer:
             request = await loop.run_in_executor(
                 self.executor, parse_infer_request, body, model, max_rows
             )
+        logged = body if self.inference_logger is not None else None
         del body  # the parsed arrays are all that is needed from here on
         results = await self.batcher.infer(model, request.output_names, request.feeds, request.rows)
-        return infer_response(model, request, results)
+        response = infer_response(model, request, results)
+        if logged is not None and self.inference_logger is not None:  # queued, sent off the path
+            self.inference_logger.log(model.name, logged, response, request.id)
+        return response
 
     def _state_mtime(self) -> int:
         try:

@@ -15,6 +15,7 @@ EXPECTED = [
     "03-pipeline.ipynb",
     "04-register-model.ipynb",
     "05-endpoint.ipynb",
+    "06-monitoring.ipynb",
 ]
 ENV_READERS = {"os.environ.get", "os.getenv"}
 CASTS = {"int", "float", "str", "bool", "Path"}

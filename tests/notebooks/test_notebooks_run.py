@@ -235,3 +235,18 @@ def test_endpoint_notebook_answers_scenarios_a_batch_and_measures_latency(
     assert "brake hard" in tables  # a car braking hard 40 m ahead on a wet road
     assert any("500 rows in one request" in text for text in outputs_of(notebook, "stream"))
     assert len(outputs_of(notebook, "image/png")) == 1  # the latency plot
+
+
+def test_monitoring_notebook_flags_the_shifts_raises_the_alarm_and_keeps_the_champion(
+    run_notebook, trained_model_dir: Path
+) -> None:
+    notebook = run_notebook(
+        "06-monitoring.ipynb", {"model_dir": str(trained_model_dir), "window_rows": 400}
+    )
+    printed = "".join(outputs_of(notebook, "stream"))
+    assert "window 2: drifted=False  alarm=ok" in printed
+    assert "window 4: drifted=True  alarm=ALARM" in printed
+    assert "KEEP champion" in printed  # the physics estimate does not beat a trained model
+    tables = " ".join(str(text) for text in outputs_of(notebook, "text/plain"))
+    assert "stuck friction sensor" in tables and "road_friction" in tables
+    assert len(outputs_of(notebook, "image/png")) == 2  # PSI per window, reference vs served

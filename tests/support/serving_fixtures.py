@@ -75,11 +75,18 @@ def reference_session(serving_model_dir):
 @contextlib.contextmanager
 def running_server(config: ServerConfig) -> Iterator[str]:
     """An in-process server on a free 127.0.0.1 port; yields its base URL."""
+    app = InferenceServer(config)
+    with serving_in_thread(lambda: _uvicorn_config(app, config)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving_in_thread(uvicorn_config) -> Iterator[str]:
+    """uvicorn with `uvicorn_config()` in a thread on a free 127.0.0.1 port; yields its URL."""
     import uvicorn
 
     sock = bind_socket("127.0.0.1", 0)
-    app = InferenceServer(config)
-    server = uvicorn.Server(_uvicorn_config(app, config))
+    server = uvicorn.Server(uvicorn_config())
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -21,7 +21,9 @@ PACKAGES = (
     "braking_serving",
     "braking_release",
     "braking_stack",
+    "braking_monitoring",
     "braking_pipelines",
+    "braking_feedback",
 )
 
 

@@ -1,0 +1,102 @@
+"""Scenarios: the data generator under a changed world or broken sensors.
+
+A `Scenario` changes what the roads look like (road-condition mix, speeds), what the sensors
+report (camera boxes scaled by a recalibration, a biased or stuck friction sensor) or the
+label law itself (the reaction time: concept drift, invisible in the inputs). They drive the
+monitoring tests and benchmark, and let retraining generate data that follows the traffic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from braking_data.config import GenerationConfig, RoadConditionMix
+from braking_data.contract import BOX_COLUMNS, FEATURE_RANGES, ROAD_CONDITIONS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Scenario(BaseModel):
+    """Departures from the default world; the defaults change nothing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    condition_shares: dict[str, float] = Field(
+        default_factory=dict,
+        description="share of named road conditions (e.g. {'ice': 0.3}); the others keep "
+        "their relative shares and fill the rest",
+    )
+    speed_shift_kmh: float = Field(0.0, description="added to our speed range (both ends)")
+    box_scale: float = Field(
+        1.0, gt=0, description="box pixel coordinates multiplied by this (a recalibration)"
+    )
+    friction_bias: float = Field(0.0, description="added to every friction reading")
+    friction_stuck: float | None = Field(None, description="friction sensor stuck at this value")
+    reaction_time_s: float | None = Field(None, ge=0, description="label law's reaction time")
+
+    @field_validator("condition_shares")
+    @classmethod
+    def _known(cls, shares: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(shares) - set(ROAD_CONDITIONS))
+        if unknown:
+            raise ValueError(f"unknown road conditions {unknown}; expected {ROAD_CONDITIONS}")
+        if any(not 0.0 <= v <= 1.0 for v in shares.values()) or sum(shares.values()) > 1.0:
+            raise ValueError(f"condition shares {shares} must be in [0, 1] and sum to <= 1")
+        return shares
+
+
+def scenario_config(scenario: Scenario, config: GenerationConfig | None = None) -> GenerationConfig:
+    """The generation config of a scenario's world (mix, speeds, label law)."""
+    config = config or GenerationConfig()
+    conditions = dict(config.road_conditions)
+    if scenario.condition_shares:
+        fixed = scenario.condition_shares
+        free = {k: v for k, v in conditions.items() if k not in fixed}
+        free_total = sum(mix.share for mix in free.values()) or 1.0
+        rest = 1.0 - sum(fixed.values())
+        for name, mix in conditions.items():
+            share = fixed[name] if name in fixed else rest * mix.share / free_total
+            conditions[name] = RoadConditionMix(share=share, friction=mix.friction)
+    low, high = FEATURE_RANGES["your_speed"]
+    speeds = tuple(
+        float(np.clip(v + scenario.speed_shift_kmh, low, high)) for v in config.your_speed_kmh
+    )
+    braking = config.braking
+    if scenario.reaction_time_s is not None:
+        braking = type(braking)(scenario.reaction_time_s, braking.safety_margin_m)
+    return config.model_copy(
+        update={"road_conditions": conditions, "your_speed_kmh": speeds, "braking": braking}
+    )
+
+
+def apply_sensor_faults(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The frame as broken sensors would report it (labels, from the true world, unchanged)."""
+    # A camera recalibrated to another scale reports every pixel coordinate scaled from the
+    # frame's origin. (Scaling boxes about the image centre instead mimics a 10 % farther car,
+    # a shift of 3 % of the log-uniform distance range: no test sees it in 1,000 rows.)
+    frame = frame.copy()
+    if scenario.box_scale != 1.0:
+        for column in BOX_COLUMNS:
+            scaled = scenario.box_scale * frame[column].to_numpy()
+            frame[column] = np.clip(scaled, *FEATURE_RANGES[column]).astype(np.float32)
+    friction = frame["road_friction"].to_numpy()
+    if scenario.friction_stuck is not None:
+        friction = np.full_like(friction, scenario.friction_stuck)
+    friction = np.clip(friction + scenario.friction_bias, *FEATURE_RANGES["road_friction"])
+    frame["road_friction"] = friction.astype(np.float32)
+    return frame
+
+
+def generate_scenario_frame(
+    rows: int, seed: int, scenario: Scenario, config: GenerationConfig | None = None
+) -> pd.DataFrame:
+    """`generate_frame` in the scenario's world, as its sensors report it."""
+    from braking_data.generate import generate_frame
+
+    config = config or GenerationConfig()
+    frame = generate_frame(rows, seed, scenario_config(scenario, config))
+    return apply_sensor_faults(frame, scenario)

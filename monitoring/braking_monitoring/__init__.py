@@ -1,0 +1,1 @@
+"""Monitoring of served braking models: inference-log collector, drift windows, alarms."""

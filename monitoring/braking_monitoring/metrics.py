@@ -1,0 +1,90 @@
+"""Prometheus gauges of the collector. Scheduled metric requests publish gauges named like
+TrustyAI's (`trustyai_kstest{model, request, subcategory}`), so dashboards and alert rules
+work against either; the project's own window statistics and the alarm carry the
+`braking_monitoring_` prefix.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+ALARM_GAUGE = "braking_monitoring_alarm"
+
+
+class CollectorMetrics:
+    """The collector's gauges and counters, in its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.kstest = Gauge(
+            "trustyai_kstest",
+            "KS statistic of a scheduled request, per column (TrustyAI's gauge).",
+            ["model", "request", "subcategory"],
+            registry=registry,
+        )
+        self.alarm = Gauge(
+            ALARM_GAUGE,
+            "1 while an alarm holds (two consecutive bad windows), by reason drift|performance.",
+            ["model", "version", "reason"],
+            registry=registry,
+        )
+        self.window_drifted = Gauge(
+            "braking_monitoring_window_drifted",
+            "1 if the last window drifted.",
+            ["model", "version"],
+            registry=registry,
+        )
+        self.psi = Gauge(
+            "braking_monitoring_psi",
+            "PSI of the last window over reference deciles.",
+            ["model", "version", "column"],
+            registry=registry,
+        )
+        self.p_adjusted = Gauge(
+            "braking_monitoring_ks_p_adjusted",
+            "Bonferroni-corrected KS p-value of the last window.",
+            ["model", "version", "column"],
+            registry=registry,
+        )
+        self.out_of_contract = Gauge(
+            "braking_monitoring_out_of_contract_rate",
+            "Share of the last window's rows outside the feature contract.",
+            ["model", "version"],
+            registry=registry,
+        )
+        self.labelled = Gauge(
+            "braking_monitoring_labelled",
+            "Metrics of the last labelled window (rmse, mae, under_braking_rate).",
+            ["model", "version", "metric"],
+            registry=registry,
+        )
+        self.inferences = Counter(
+            "braking_monitoring_inferences",
+            "Inference rows received.",
+            ["model"],
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "braking_monitoring_events_rejected",
+            "HTTP requests rejected as malformed inference events.",
+            registry=registry,
+        )
+
+    def window(self, model: str, version: str, verdict: dict) -> None:
+        """Publish a window's verdict: drifted, data quality, PSI and corrected p per column."""
+        self.window_drifted.labels(model, version).set(float(verdict["drifted"]))
+        self.out_of_contract.labels(model, version).set(verdict["out_of_contract_rate"])
+        for column, stats in verdict["columns"].items():
+            self.psi.labels(model, version, column).set(stats["psi"])
+            self.p_adjusted.labels(model, version, column).set(stats["p_adjusted"])
+
+    def labelled_window(self, model: str, version: str, verdict: dict) -> None:
+        """Publish a labelled window's RMSE, MAE and under-braking rate."""
+        for metric in ("rmse", "mae", "under_braking_rate"):
+            self.labelled.labels(model, version, metric).set(verdict[metric])
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,65 @@
+"""The whole loop on a real embedded stack (registry, inference server, collector processes):
+serve, drifted traffic, alarm, retrain, compare, promote or keep, and rollback."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from braking_data.scenario import Scenario
+from braking_feedback import champion
+from braking_feedback.loop import SERVICES, run_loop
+from braking_stack.config import StackConfig
+from braking_stack.stack import stack_down
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_root):
+    stack = StackConfig(
+        dir=tmp_path / "stack",
+        registry_port=_free_port(),
+        serving_port=_free_port(),
+        monitoring_port=_free_port(),
+        services=SERVICES,
+    )
+    steps: list[str] = []
+    try:
+        result = run_loop(
+            stack, tmp_path / "work", Scenario(condition_shares={"ice": 0.3}),
+            rows=3000, seed=3, window_rows=300, say=steps.append,
+            search_space=repo_root / "tests" / "pipelines" / "tiny_search_space.yaml",
+        )  # fmt: skip
+        assert result.alarm, steps
+        assert [s.split()[0] for s in steps] == [
+            "serve", "serve", "serve", "drift", "alarm", "labels", "retrain", "compare", "decision"
+        ], steps  # fmt: skip
+        assert result.decision is not None and result.decision.evidence.rows == 600
+        registration = champion.RegistrationConfig(registry_url=stack.registry_url)
+        if result.challenger is None:  # the challenger failed the gate: nothing to record
+            assert not result.decision.promote
+            return
+        registry = champion.connect(registration)
+        version = registry.get_model_version(registration.model_name, result.challenger)
+        recorded = version.custom_properties["promotion.decision"]
+        assert recorded == ("promote" if result.decision.promote else "keep")
+        state = champion.champions(registration)
+        if result.decision.promote:
+            assert (state.champion, state.previous) == (result.challenger, result.champion)
+            deploy = champion.DeployConfig(
+                server_url=stack.serving_url, repository=stack.model_repository
+            )
+            assert champion.rollback(registration, deploy).version == result.champion
+            ready = httpx.get(f"{stack.serving_url}/v2/models/{registration.model_name}/ready")
+            assert ready.json()["version"] == result.champion
+        else:
+            assert state.champion == result.champion
+    finally:
+        stack_down(stack)
