@@ -12,7 +12,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from braking_pipelines.config import DspaConfig, PipelineConfig
-from braking_release.config import RegistrationConfig
+from braking_release.config import RegistrationConfig, S3Connection
 
 from .test_workbench_chart import Render, container, notebooks
 
@@ -23,6 +23,7 @@ NOT_CLUSTER_SETTINGS = {
     "BRAKING_DATA_ROWS",
     "BRAKING_DATA_SEED",
     "BRAKING_DATA_OUTPUT",
+    "BRAKING_MODEL_DIR",
     "BRAKING_DSPA_CRON",
     "BRAKING_REGISTRATION_MODEL_NAME",
 }
@@ -35,10 +36,9 @@ LIBRARY_CLUSTER_FIELDS: dict[type[BaseSettings], tuple[str, ...]] = {
         "custom_ca",
         "storage",
         "storage_key",
-        "s3_bucket",
-        "s3_endpoint",
-        "s3_region",
     ),
+    # The model-storage data connection, read under the Secret's own keys (envFrom).
+    S3Connection: ("s3_endpoint", "s3_bucket", "access_key_id", "secret_access_key"),
     DspaConfig: ("host", "namespace"),
     PipelineConfig: ("base_image", "registry_url", "deploy_target"),
 }
@@ -117,7 +117,8 @@ def test_the_settings_built_in_a_workbench_point_at_the_projects_services(
     assert registry.token_file == Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
     assert registry.custom_ca == Path("/opt/app-root/ca/registry/ca.crt")
     assert (registry.storage, registry.storage_key) == ("s3", "model-storage")
-    assert (registry.s3_bucket, registry.s3_endpoint) == (
+    connection = S3Connection()
+    assert (connection.s3_bucket, connection.s3_endpoint) == (
         secret["AWS_S3_BUCKET"],
         secret["AWS_S3_ENDPOINT"],
     )

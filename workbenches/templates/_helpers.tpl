@@ -104,13 +104,6 @@ workbench's service-account token, never a value; S3 keys come from the connecti
   value: s3
 - name: BRAKING_REGISTRATION_STORAGE_KEY
   value: {{ . }}
-{{- range $setting, $key := dict "S3_BUCKET" "AWS_S3_BUCKET" "S3_ENDPOINT" "AWS_S3_ENDPOINT" "S3_REGION" "AWS_DEFAULT_REGION" }}
-- name: BRAKING_REGISTRATION_{{ $setting }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ $.Values.modelStorage.connection }}
-      key: {{ $key }}
-{{- end }}
 {{- end }}
 {{- with .Values.endpoint }}
 {{- if .url }}
