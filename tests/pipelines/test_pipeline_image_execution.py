@@ -114,19 +114,16 @@ def _select_as_older_backends_do(tmp_path, venv, trials: dict, gate_thresholds) 
 
 def _release(steps: CompiledSteps, model: dict, registry_port: int) -> None:
     """Register, deploy and smoke-test `model` through the steps' compiled commands."""
+    registry_url = f"http://127.0.0.1:{registry_port}"
     registered = steps.run(
         "register-model",
-        {
-            "model_name": "braking-distance",
-            "registry_url": f"http://127.0.0.1:{registry_port}",
-            "run_id": "image-test",
-        },
+        {"model_name": "braking-distance", "registry_url": registry_url, "run_id": "image-test"},
         {"model": [model]},
     )
     assert registered["registered"]["metadata"]["model_version_id"]
     deployed = steps.run(
         "deploy-model",
-        {"model_name": "braking-distance", "deploy_target": "local"},
+        {"model_name": "braking-distance", "deploy_target": "local", "registry_url": registry_url},
         {"model": [model], "registered": [registered["registered"]]},
     )
     assert deployed["Output"].endswith("/v2/models/braking-distance")
