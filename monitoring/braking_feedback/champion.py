@@ -16,7 +16,12 @@ from urllib.parse import urlsplit
 from braking_monitoring.promotion import PromotionDecision
 from braking_release.config import DeployConfig, RegistrationConfig
 from braking_release.deploy import Deployment, deploy_model
-from braking_release.register import RegisteredModelVersion, connect
+from braking_release.register import (
+    RegisteredModelVersion,
+    RegistrationError,
+    connect,
+)
+from braking_release.register import registered_version as find_registered_version
 
 CHAMPION = "champion_version"
 PREVIOUS = "previous_champion_version"
@@ -70,20 +75,11 @@ def set_champion(config: RegistrationConfig, version: str) -> Champions:
 
 
 def registered_version(config: RegistrationConfig, version: str) -> RegisteredModelVersion:
-    """Ids and URI of a registered version, as registration returns them."""
-    registry = connect(config)
-    model_version = registry.get_model_version(config.model_name, version)
-    artifact = registry.get_model_artifact(config.model_name, version)
-    if model_version is None or artifact is None:
-        raise RollbackError(f"version {version!r} of {config.model_name!r} has no model artifact")
-    return RegisteredModelVersion(
-        registered_model_id=str(model_version.registered_model_id),
-        model_version_id=str(model_version.id),
-        model_artifact_id=str(artifact.id),
-        version_name=model_version.name,
-        uri=artifact.uri or "",
-        created=False,
-    )
+    """Ids and location of a registered version, as registration returns them."""
+    try:
+        return find_registered_version(version, config)
+    except RegistrationError as error:
+        raise RollbackError(str(error)) from None
 
 
 def rollback(registration: RegistrationConfig, deploy: DeployConfig) -> Deployment:
