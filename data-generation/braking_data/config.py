@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from braking_data.contract import FEATURE_RANGES, ROAD_CONDITIONS
+from braking_data.contract import FEATURE_RANGES, check_road_conditions
 from braking_data.physics import BrakingSystem, Camera
 
 Range = tuple[float, float]
@@ -147,9 +147,7 @@ class GenerationConfig(BaseSettings):
     @field_validator("road_conditions")
     @classmethod
     def _known_conditions(cls, value: dict[str, RoadConditionMix]) -> dict[str, RoadConditionMix]:
-        unknown = sorted(set(value) - set(ROAD_CONDITIONS))
-        if unknown:
-            raise ValueError(f"unknown road conditions {unknown}; expected {ROAD_CONDITIONS}")
+        check_road_conditions(value)
         if sum(mix.share for mix in value.values()) <= 0.0:
             raise ValueError("road condition shares must sum to more than 0")
         return value

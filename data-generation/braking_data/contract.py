@@ -7,6 +7,7 @@ Changing anything here changes the model's public interface: the served tensor i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
 FRAME_SIZE_PX: Final = 640.0
@@ -18,6 +19,14 @@ CONDITION_COLUMN: Final = "road_condition"
 TIMESTAMP_COLUMN: Final = "event_timestamp"
 
 ROAD_CONDITIONS: Final = ("dry", "wet", "snow", "ice")
+
+
+def check_road_conditions(names: Iterable[str]) -> None:
+    """Raise ValueError naming any of `names` that is not one of ROAD_CONDITIONS."""
+    unknown = sorted(set(names) - set(ROAD_CONDITIONS))
+    if unknown:
+        raise ValueError(f"unknown road conditions {unknown}; expected {ROAD_CONDITIONS}")
+
 
 # Name of the model in the registry and of its endpoint (`/v2/models/<name>`), locally and on
 # the cluster alike, so URLs and registry look-ups never depend on where the model runs.

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from braking_data.config import GenerationConfig, RoadConditionMix
-from braking_data.contract import BOX_COLUMNS, FEATURE_RANGES, ROAD_CONDITIONS
+from braking_data.contract import BOX_COLUMNS, FEATURE_RANGES, check_road_conditions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,9 +41,7 @@ class Scenario(BaseModel):
     @field_validator("condition_shares")
     @classmethod
     def _known(cls, shares: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(shares) - set(ROAD_CONDITIONS))
-        if unknown:
-            raise ValueError(f"unknown road conditions {unknown}; expected {ROAD_CONDITIONS}")
+        check_road_conditions(shares)
         if any(not 0.0 <= v <= 1.0 for v in shares.values()) or sum(shares.values()) > 1.0:
             raise ValueError(f"condition shares {shares} must be in [0, 1] and sum to <= 1")
         return shares
