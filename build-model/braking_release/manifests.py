@@ -13,8 +13,10 @@ template, and the project's own V2 server (onnxruntime), `braking-serving`.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
+from braking_data.contract import OPENVINO_CONFIG
 from braking_release.config import BRAKING_RUNTIME, DeployConfig
 
 ISVC_API_VERSION = "serving.kserve.io/v1beta1"
@@ -229,7 +231,7 @@ def ovms_runtime(config: DeployConfig, namespace: str) -> dict:
             "--rest_bind_address=0.0.0.0",
             "--target_device=AUTO",
             "--metrics_enable",
-            '--plugin_config={"INFERENCE_PRECISION_HINT":"f32"}',
+            f"--plugin_config={json.dumps(OPENVINO_CONFIG, separators=(',', ':'))}",
         ],
         "ports": [{"containerPort": OVMS_REST_PORT, "protocol": "TCP"}],
     }
