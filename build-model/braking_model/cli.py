@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from braking_common.cli_errors import fail
+from braking_common.cli_flags import given
 
 _TRAIN = "BRAKING_TRAIN_"
 
@@ -76,7 +77,7 @@ def train(
         "split_dir": split_dir,
     }
     try:
-        config = TrainConfig(**{k: v for k, v in options.items() if v is not None})
+        config = TrainConfig(**given(**options))
     except ValidationError as error:
         raise fail(
             "; ".join(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from braking_common.cli_flags import given
 from braking_release.deploy_cli import deploy_app
 
 
@@ -71,7 +72,7 @@ def register_command(
         "storage_key": storage_key,
     }
     try:
-        config = RegistrationConfig(**{k: v for k, v in overrides.items() if v is not None})
+        config = RegistrationConfig(**given(**overrides))
         result = register_model(
             model,
             config,

@@ -8,11 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from braking_common.cli_flags import given
+
 deploy_app = typer.Typer(help="Deploy the model: local server or KServe; write the manifests.")
-
-
-def _given(**options: object) -> dict:
-    return {key: value for key, value in options.items() if value is not None}
 
 
 Target = Annotated[str | None, typer.Option(help="local | kserve.")]
@@ -102,7 +100,7 @@ def deploy_model_command(
     from braking_release.serving_records import record_deployment
 
     try:
-        config = DeployConfig(**_given(
+        config = DeployConfig(**given(
             target=target, name=name, namespace=namespace, runtime=runtime,
             create_runtime=create_runtime, storage_key=storage_key, storage_path=storage_path,
             storage_uri=storage_uri, deployment_mode=deployment_mode, enable_auth=enable_auth,
@@ -147,7 +145,7 @@ def manifests_command(
     from braking_release.manifests import inference_service, serving_runtime
 
     try:
-        config = DeployConfig(**_given(
+        config = DeployConfig(**given(
             target="kserve", name=name, runtime=runtime, create_runtime=create_runtime,
             storage_key=storage_key, storage_path=storage_path, storage_uri=storage_uri,
             deployment_mode=deployment_mode, enable_auth=enable_auth,

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from braking_common.cli_flags import given
+
 
 def show_command(
     model_name: Annotated[str | None, typer.Option(help="RegisteredModel name.")] = None,
@@ -22,7 +24,7 @@ def show_command(
 
     overrides: dict[str, Any] = {"registry_url": registry_url, "model_name": model_name}
     try:
-        config = RegistrationConfig(**{k: v for k, v in overrides.items() if v is not None})
+        config = RegistrationConfig(**given(**overrides))
         versions = model_report(config)
     except (ValueError, RegistrationError) as error:
         typer.echo(f"error: {error}", err=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from braking_common.cli_flags import given
 from braking_common.credentials import optional_token
 from braking_data.contract import MODEL_NAME
 
@@ -16,15 +17,10 @@ stack_app = typer.Typer(
 )
 
 
-def _given(**options: object) -> dict:
-    """Only the options given on the command line: the rest come from env vars / defaults."""
-    return {key: value for key, value in options.items() if value not in (None, ())}
-
-
 def _stack_config(**options: object):
     from braking_stack.config import StackConfig
 
-    return StackConfig(**_given(**options))
+    return StackConfig(**given(**options))
 
 
 StateDir = Annotated[

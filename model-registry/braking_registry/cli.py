@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from braking_common.cli_flags import given
+
 registry_app = typer.Typer(
     name="registry",
     help="The embedded Kubeflow Model Registry (same REST API as OpenShift AI's).",
@@ -39,9 +41,9 @@ def serve(
     from braking_registry.config import ServerSettings
     from braking_registry.server import create_app
 
-    given: dict[str, Any] = {"host": host, "port": port, "db": db, "token_file": token_file}
+    flags: dict[str, Any] = {"host": host, "port": port, "db": db, "token_file": token_file}
     try:
-        settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
+        settings = ServerSettings(**given(**flags))
         token = settings.token()
     except (ValidationError, ValueError) as error:
         raise typer.BadParameter(str(error)) from None

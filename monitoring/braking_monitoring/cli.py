@@ -9,12 +9,8 @@ from typing import Annotated
 
 import typer
 
+from braking_common.cli_flags import given
 from braking_common.defaults import MONITORING_URL
-
-
-def _given(**options: object) -> dict:
-    """Only the options given on the command line: the rest come from env vars / defaults."""
-    return {key: value for key, value in options.items() if value is not None}
 
 
 def serve(
@@ -40,7 +36,7 @@ def serve(
 
     try:
         config = CollectorConfig(
-            **_given(host=host, port=port, store=store, window_rows=window_rows)
+            **given(host=host, port=port, store=store, window_rows=window_rows)
         )
     except ValidationError as error:
         first = error.errors()[0]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from braking_common.cli_errors import fail
+from braking_common.cli_flags import given
 from braking_pipelines.cli_options import (
     ConfigFile,
     Image,
@@ -76,7 +77,7 @@ def _dspa_config(**overrides: Any) -> DspaConfig:
     from braking_pipelines.config import DspaConfig
 
     try:
-        return DspaConfig(**{k: v for k, v in overrides.items() if v is not None})
+        return DspaConfig(**given(**overrides))
     except ValidationError as exc:
         raise fail(f"DSPA settings: {exc}") from exc
 

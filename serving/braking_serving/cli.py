@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from braking_common.cli_flags import given
 from braking_common.credentials import optional_token
 from braking_data.contract import MODEL_NAME
 
@@ -81,7 +82,7 @@ def serve(
             param_hint="--engine",
         )
     try:
-        given: dict[str, Any] = {
+        flags: dict[str, Any] = {
             "host": host,
             "port": port,
             "workers": workers,
@@ -97,7 +98,7 @@ def serve(
         }
         config = ServerConfig(
             models=dict(zip(names, model_dir, strict=True)),
-            **{key: value for key, value in given.items() if value is not None},
+            **given(**flags),
         )
         run_server(config, on_ready=lambda url: typer.echo(f"serving on {url}", err=True))
     except (PortInUseError, ValueError, ModelLoadError) as error:
