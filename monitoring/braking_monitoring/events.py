@@ -109,14 +109,20 @@ def rows_of(
     request: dict | None, response: dict | None, event_id: str, model: str
 ) -> InferenceRows:
     """Rows of a request/response pair (either may be missing: NaN fills its columns)."""
-    features = predictions = None
+    features: np.ndarray | None = None
+    predictions: np.ndarray | None = None
     if request is not None:
         features = _tensor(request.get("inputs"), INPUT_TENSOR, "request.inputs")
         features = features.reshape(-1, len(FEATURE_COLUMNS))
     if response is not None:
         predictions = _tensor(response.get("outputs"), OUTPUT_TENSOR, "response.outputs")
         predictions = predictions.reshape(-1)
-    count = len(features) if features is not None else len(predictions)
+    if features is not None:
+        count = len(features)
+    elif predictions is not None:
+        count = len(predictions)
+    else:
+        raise EventError(f"inference {event_id}: neither a request nor a response")
     if features is None:
         features = np.full((count, len(FEATURE_COLUMNS)), np.nan)
     if predictions is None:
