@@ -1,14 +1,21 @@
-"""`braking deploy model|manifests`: the deployment commands (flags over BRAKING_DEPLOY_* env)."""
+"""`braking deploy model|manifests`: the deployment commands (flags over BRAKING_DEPLOY_* env).
+
+The flags fill the settings objects they belong to: `DeployConfig` (target, name, timeout),
+`KServeTarget` (runtime, storage, mode, auth) and `ClusterAccess` (namespace).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from braking_common.cli_flags import given
+
+if TYPE_CHECKING:
+    from braking_release.config import KServeTarget
 
 deploy_app = typer.Typer(help="Deploy the model: local server or KServe; write the manifests.")
 
@@ -62,6 +69,13 @@ def _registered(
     )
 
 
+def _kserve_target(**flags: Any) -> KServeTarget:
+    """The KServe settings: the flags given, over BRAKING_DEPLOY_KSERVE_* and the defaults."""
+    from braking_release.config import KServeTarget
+
+    return KServeTarget(**given(**flags))
+
+
 @deploy_app.command("model")
 def deploy_model_command(
     model_dir: Annotated[
@@ -94,18 +108,23 @@ def deploy_model_command(
     """Deploy the model and wait until it answers; prints the model URL."""
     from pydantic import ValidationError
 
-    from braking_release.deploy import DeployConfig, DeployError, deploy_model
+    from braking_release.config import ClusterAccess, DeployConfig
+    from braking_release.deploy import DeployError, deploy_model
     from braking_release.kube import KubeConfigError
     from braking_release.register import RegistrationConfig, RegistrationError
     from braking_release.serving_records import record_deployment
 
     try:
-        config = DeployConfig(**given(
-            target=target, name=name, namespace=namespace, runtime=runtime,
-            create_runtime=create_runtime, storage_key=storage_key, storage_path=storage_path,
-            storage_uri=storage_uri, deployment_mode=deployment_mode, enable_auth=enable_auth,
-            timeout_seconds=timeout,
-        ))  # fmt: skip
+        kserve = _kserve_target(
+            runtime=runtime, create_runtime=create_runtime, storage_key=storage_key,
+            storage_path=storage_path, storage_uri=storage_uri, deployment_mode=deployment_mode,
+            enable_auth=enable_auth,
+        )  # fmt: skip
+        config = DeployConfig(
+            **given(target=target, name=name, timeout_seconds=timeout),
+            kserve=kserve,
+            kube=ClusterAccess(**given(namespace=namespace)),
+        )
         registered = _registered(
             registered_version, registered_model_id, model_version_id, version_name
         )
@@ -141,24 +160,27 @@ def manifests_command(
     import yaml
     from pydantic import ValidationError
 
-    from braking_release.config import BRAKING_RUNTIME, DeployConfig
+    from braking_release.config import DeployConfig
     from braking_release.manifests import inference_service, serving_runtime
 
     try:
-        config = DeployConfig(**given(
-            target="kserve", name=name, runtime=runtime, create_runtime=create_runtime,
-            storage_key=storage_key, storage_path=storage_path, storage_uri=storage_uri,
-            deployment_mode=deployment_mode, enable_auth=enable_auth,
-        ))  # fmt: skip
+        kserve = _kserve_target(
+            runtime=runtime, create_runtime=create_runtime, storage_key=storage_key,
+            storage_path=storage_path, storage_uri=storage_uri, deployment_mode=deployment_mode,
+            enable_auth=enable_auth,
+        )  # fmt: skip
+        config = DeployConfig(**given(target="kserve", name=name), kserve=kserve)
         registered = _registered(None, registered_model_id, model_version_id, None)
         documents = {
-            "inference-service.yaml": inference_service(config, namespace, registered=registered)
+            "inference-service.yaml": inference_service(
+                kserve, namespace, name=config.name, registered=registered
+            )
         }
     except (ValidationError, ValueError) as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
-    if config.create_runtime or config.runtime == BRAKING_RUNTIME:
-        documents["serving-runtime.yaml"] = serving_runtime(config, namespace)
+    if kserve.applies_runtime:
+        documents["serving-runtime.yaml"] = serving_runtime(kserve, namespace)
     output_dir.mkdir(parents=True, exist_ok=True)
     for file_name, manifest in documents.items():
         (output_dir / file_name).write_text(yaml.safe_dump(manifest, sort_keys=False))

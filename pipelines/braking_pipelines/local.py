@@ -181,7 +181,7 @@ def stack_token_env() -> dict[str, str]:
     token = StackConfig().token
     if not token:
         return {}
-    return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
+    return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_LOCAL_TOKEN": token}
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:
