@@ -13,53 +13,62 @@ METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 ALARM_GAUGE = "braking_monitoring_alarm"
 
 
+VERSION = ("model", "version")
+# attribute: (metric name, help, labels). Gauges hold the last window's values.
+GAUGES = {
+    "kstest": (
+        "trustyai_kstest",
+        "KS statistic of a scheduled request, per column (TrustyAI's gauge).",
+        ("model", "request", "subcategory"),
+    ),
+    "alarm": (
+        ALARM_GAUGE,
+        "1 while an alarm holds (two consecutive bad windows), by reason drift|performance.",
+        (*VERSION, "reason"),
+    ),
+    "window_drifted": (
+        "braking_monitoring_window_drifted",
+        "1 if the last window drifted.",
+        VERSION,
+    ),
+    "psi": (
+        "braking_monitoring_psi",
+        "PSI of the last window over reference deciles.",
+        (*VERSION, "column"),
+    ),
+    "p_adjusted": (
+        "braking_monitoring_ks_p_adjusted",
+        "Bonferroni-corrected KS p-value of the last window.",
+        (*VERSION, "column"),
+    ),
+    "out_of_contract": (
+        "braking_monitoring_out_of_contract_rate",
+        "Share of the last window's rows outside the feature contract.",
+        VERSION,
+    ),
+    "labelled": (
+        "braking_monitoring_labelled",
+        "Metrics of the last labelled window (rmse, mae, under_braking_rate).",
+        (*VERSION, "metric"),
+    ),
+}
+
+
 class CollectorMetrics:
-    """The collector's gauges and counters, in its own registry."""
+    """The collector's gauges (declared in `GAUGES`) and counters, in its own registry."""
+
+    kstest: Gauge
+    alarm: Gauge
+    window_drifted: Gauge
+    psi: Gauge
+    p_adjusted: Gauge
+    out_of_contract: Gauge
+    labelled: Gauge
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
-        self.kstest = Gauge(
-            "trustyai_kstest",
-            "KS statistic of a scheduled request, per column (TrustyAI's gauge).",
-            ["model", "request", "subcategory"],
-            registry=registry,
-        )
-        self.alarm = Gauge(
-            ALARM_GAUGE,
-            "1 while an alarm holds (two consecutive bad windows), by reason drift|performance.",
-            ["model", "version", "reason"],
-            registry=registry,
-        )
-        self.window_drifted = Gauge(
-            "braking_monitoring_window_drifted",
-            "1 if the last window drifted.",
-            ["model", "version"],
-            registry=registry,
-        )
-        self.psi = Gauge(
-            "braking_monitoring_psi",
-            "PSI of the last window over reference deciles.",
-            ["model", "version", "column"],
-            registry=registry,
-        )
-        self.p_adjusted = Gauge(
-            "braking_monitoring_ks_p_adjusted",
-            "Bonferroni-corrected KS p-value of the last window.",
-            ["model", "version", "column"],
-            registry=registry,
-        )
-        self.out_of_contract = Gauge(
-            "braking_monitoring_out_of_contract_rate",
-            "Share of the last window's rows outside the feature contract.",
-            ["model", "version"],
-            registry=registry,
-        )
-        self.labelled = Gauge(
-            "braking_monitoring_labelled",
-            "Metrics of the last labelled window (rmse, mae, under_braking_rate).",
-            ["model", "version", "metric"],
-            registry=registry,
-        )
+        for attribute, (name, documentation, labels) in GAUGES.items():
+            setattr(self, attribute, Gauge(name, documentation, labels, registry=registry))
         self.inferences = Counter(
             "braking_monitoring_inferences",
             "Inference rows received.",
