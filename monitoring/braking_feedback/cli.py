@@ -106,7 +106,11 @@ def rollback_command() -> None:
     from braking_release.config import DeployConfig, RegistrationConfig
 
     try:
-        deployment = rollback(RegistrationConfig(), DeployConfig())
+        settings = RegistrationConfig(), DeployConfig()
+    except ValueError as error:  # pydantic's ValidationError: a bad or renamed variable
+        raise fail(str(error)) from None
+    try:
+        deployment = rollback(*settings)
     except (RollbackError, OSError, RuntimeError) as error:
         raise fail(str(error), RUN_ERROR) from None
     typer.echo(f"serving version {deployment.version} again at {deployment.url}")
