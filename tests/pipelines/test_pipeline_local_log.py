@@ -48,3 +48,16 @@ def test_shards_running_at_once_share_the_cores():
     assert shard_cores_env(1) == {"BRAKING_TRAIN_N_JOBS": str(available)}
     assert shard_cores_env(2) == {"BRAKING_TRAIN_N_JOBS": str(max(1, available // 2))}
     assert shard_cores_env(available * 4) == {"BRAKING_TRAIN_N_JOBS": "1"}  # never zero
+
+
+def test_a_token_protected_stack_hands_its_token_to_the_register_deploy_and_smoke_steps(
+    monkeypatch,
+):
+    from braking_common.environment import scoped_environ
+    from braking_pipelines.local import stack_token_env
+    from braking_release.config import LocalServingTarget, RegistrationConfig
+
+    monkeypatch.setenv("BRAKING_STACK_TOKEN", "s3cret")
+    with scoped_environ(stack_token_env()):  # what every step of the run inherits
+        assert RegistrationConfig().resolved_token() == "s3cret"
+        assert LocalServingTarget().token == "s3cret"
