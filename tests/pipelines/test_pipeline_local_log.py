@@ -61,3 +61,24 @@ def test_a_token_protected_stack_hands_its_token_to_the_register_deploy_and_smok
     with scoped_environ(stack_token_env()):  # what every step of the run inherits
         assert RegistrationConfig().resolved_token() == "s3cret"
         assert LocalServingTarget().token == "s3cret"
+
+
+def test_a_handler_left_on_the_root_logger_by_the_run_is_removed_after_it(monkeypatch, tmp_path):
+    """kfp.local swaps the root logger's handlers per task from parallel threads; a leaked
+    handler would write to the closed log file of the run at every later log record."""
+    import sys
+
+    from braking_pipelines import pipeline
+    from braking_pipelines.config import PipelineConfig
+    from braking_pipelines.local import run_local
+
+    config = PipelineConfig(local_root=tmp_path)
+
+    def leaky_pipeline(**arguments):
+        logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))  # stdout: the log
+        (tmp_path / f"{config.name}-run").mkdir()
+
+    monkeypatch.setattr(pipeline, "build_pipeline", lambda config: leaky_pipeline)
+    before = logging.getLogger().handlers[:]
+    run_local(config, {}, log_file=tmp_path / "run.log", use_stack=False)
+    assert logging.getLogger().handlers == before
