@@ -32,7 +32,7 @@ from braking_release.manifests import (
     runtime_port,
     serving_runtime,
 )
-from braking_serving.repository import add_to_repository
+from braking_serving.repository import add_to_repository, model_versions
 from braking_stack.config import StackConfig
 
 if TYPE_CHECKING:
@@ -104,6 +104,13 @@ def _deploy_local(
     # The registry assigns versions ("3", "v3"); without one the repository takes the next.
     numbered = re.search(r"\d+$", str(getattr(registered, "version_name", "") or ""))
     wanted = int(numbered.group()) if numbered else None
+    newest = (model_versions(repository / config.name) or [0])[-1]
+    if wanted is not None and wanted < newest:  # it would never become ready
+        raise DeployError(
+            f"version {wanted} of {config.name!r} is older than version {newest} in {repository}, "
+            "and the local server serves the newest version folder; to serve it again roll "
+            "back (`braking monitor rollback`) or remove the newer version folders"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         storage_path = getattr(registered, "storage_path", None)
         if storage_path:  # serve what the registry points at

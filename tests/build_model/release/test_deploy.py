@@ -264,3 +264,15 @@ def test_each_part_reads_its_own_prefix_and_old_names_are_refused(monkeypatch):
         "BRAKING_DEPLOY_NAMESPACE -> BRAKING_DEPLOY_KUBE_NAMESPACE, "
         "BRAKING_DEPLOY_RUNTIME -> BRAKING_DEPLOY_KSERVE_RUNTIME"
     ) in str(refused.value)
+
+
+def test_local_deploy_of_a_version_older_than_the_served_one_fails_at_once(
+    tmp_path, serving_model_dir
+):
+    """The server serves the newest version folder: waiting for an older one would time out."""
+    (tmp_path / MODEL_NAME / "4").mkdir(parents=True)
+    local = LocalServingTarget(server_url="http://127.0.0.1:9", repository=tmp_path)
+    config = DeployConfig(local=local, timeout_seconds=600)
+    with pytest.raises(DeployError, match=r"version 3 .* older than version 4"):
+        deploy_model(serving_model_dir, config, registered=Registered())
+    assert not (tmp_path / MODEL_NAME / "3").exists()
