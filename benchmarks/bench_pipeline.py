@@ -11,6 +11,7 @@ Three measurements on the same small run arguments:
 Pipeline and direct calls run `--repeats` times (default 3); the JSON keeps the ratio of
 each pair and details the pair with the median ratio. Both paths run the tuning shards the
 same way: as many at once as kfp.local runs, each on its share of the cores.
+Both run against an embedded stack of the benchmark's own (a temp folder, free ports).
 The per-task overhead is (pipeline - direct) / tasks run: a subprocess, fresh imports of
 pandas/scikit-learn/onnxruntime, executor input/output JSON. Writes <output-dir>/pipeline.json.
 """
@@ -18,11 +19,14 @@ pandas/scikit-learn/onnxruntime, executor input/output JSON. Writes <output-dir>
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import socket
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,6 +209,31 @@ def direct_cores(shards: int) -> Any:
     return scoped_environ(shard_cores_env(shards_at_once(shards)), override=False)
 
 
+@contextlib.contextmanager
+def private_stack(folder: Path) -> Iterator[None]:
+    """An embedded stack of this benchmark's own (state folder, free ports), stopped after.
+
+    Versions that other runs left in a shared registry could otherwise collide with the ones
+    these runs register (the registry finds identical model bytes under an older version).
+    """
+    from braking_common.environment import scoped_environ
+    from braking_stack.stack import stack_down
+
+    ports = {f"BRAKING_STACK_{name}_PORT": str(free_port()) for name in ("REGISTRY", "SERVING")}
+    with scoped_environ({"BRAKING_STACK_DIR": str(folder), **ports}):
+        try:
+            yield
+        finally:
+            stack_down()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def run_noop(repeats: int, root: Path) -> dict[str, Any]:
     """kfp.local's fixed cost: a pipeline of one trivial task, median of `repeats`."""
     from kfp import dsl, local
@@ -227,8 +256,6 @@ def run_noop(repeats: int, root: Path) -> dict[str, Any]:
 
 
 def _stdout_to(stream: Any) -> Any:
-    import contextlib
-
     return contextlib.redirect_stdout(stream)
 
 
@@ -264,7 +291,10 @@ def main() -> None:
     }
     load_before = os.getloadavg()[0]
     runs = []
-    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch,
+        private_stack(Path(scratch) / "stack"),
+    ):
         folder = Path(scratch)
         noop = run_noop(args.noop_repeats, folder / "noop")
         for repeat in range(args.repeats):
