@@ -33,6 +33,7 @@ from braking_model.tree_tables import (
 
 LAYOUTS = ("levels", "matrix")
 DEFAULT_LAYOUT = "levels"
+LEVEL_GROUPS = 4  # depth groups of the levels layout (ADR 12: more groups, more graph nodes)
 _layout = DEFAULT_LAYOUT  # what converters use; `using_layout` switches it (benchmarks, tests)
 
 
@@ -103,21 +104,39 @@ def ensemble_sums(
 
 
 def _levels(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
+    tables = level_tables(ensembles, LEVEL_GROUPS)
+    code, left = g.const(tables.code), g.const(tables.left)
+    shape = g.op("Shape", X)
+    column = g.op("Concat", g.op("Slice", shape, _int64(0), _int64(1)), _int64(1), axis=0)
+    decisions, offsets = _decisions(g, X, shape, tables.thresholds)
+    node = None
+    for step in range(tables.depth + 1):
+        joining = tables.roots[tables.start == step]
+        if len(joining):  # these trees start at their roots, in every row
+            roots = g.op("Expand", joining.reshape(1, -1), column)
+            node = roots if node is None else g.op("Concat", node, roots, axis=1)
+        if step < tables.depth:
+            taken = g.op("Gather", decisions, g.op("Add", g.op("Gather", code, node), offsets))
+            node = g.op("Add", g.op("Gather", left, node), taken)
+    sums = g.op("MatMul", g.op("Gather", tables.value, node), tables.assign)  # [N, ensembles]
+    return g.op("Add", sums, tables.baseline)
+
+
+def _decisions(g: GraphBuilder, X: str, shape: str, thresholds: np.ndarray) -> tuple[str, str]:
+    """Every split decision of the model for every row, flattened: int32 0/1 [N x width]
+    (`x[f] > thresholds[f, s]` at ``row * width + f * slots + s``), and the offsets
+    ``row * width`` [N, 1]. A step reads them with one `Gather(axis=0)`: OpenVINO's
+    `GatherElements` is a reference kernel about five times slower than its `Gather`, and its
+    multi-threaded `Gather(axis=1)` was wrong (see the module doc)."""
     from onnx import TensorProto
 
-    tables = level_tables(ensembles)
-    feature, threshold, left = (g.const(t) for t in (tables.feature, tables.threshold, tables.left))
-    rows = g.op("Slice", g.op("Shape", X), _int64(0), _int64(1))
-    # [N, trees]: every row starts at every root
-    node = g.op("Expand", tables.roots.reshape(1, -1), g.op("Concat", rows, _int64(1), axis=0))
-    for _ in range(tables.depth):
-        # GatherElements, not Gather(axis=1), whose multi-threaded OpenVINO kernel was wrong
-        x = g.op("GatherElements", X, g.op("Gather", feature, node), axis=1)
-        right = g.op("Greater", x, g.op("Gather", threshold, node))
-        node = g.op("Add", g.op("Gather", left, node), g.op("Cast", right, to=TensorProto.INT64))
-    leaf_values = g.op("Gather", tables.value, node)  # [N, trees, ensembles]
-    sums = g.op("ReduceSum", leaf_values, _int64(1), keepdims=0)
-    return g.op("Add", sums, tables.baseline)
+    width = np.array(thresholds.size, dtype=np.int32)
+    exceeds = g.op("Greater", g.op("Unsqueeze", X, _int64(2)), thresholds)  # [N, F, slots]
+    one, zero = np.array(1, dtype=np.int32), np.array(0, dtype=np.int32)
+    decisions = g.op("Where", g.op("Reshape", exceeds, _int64(-1)), one, zero)
+    rows = g.op("Cast", g.op("Gather", shape, np.array(0, dtype=np.int64)), to=TensorProto.INT32)
+    offsets = g.op("Range", zero, g.op("Mul", rows, width), width)
+    return decisions, g.op("Unsqueeze", offsets, _int64(1))
 
 
 def _matrix(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
