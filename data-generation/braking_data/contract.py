@@ -41,9 +41,9 @@ OUTPUT_TENSOR: Final = "brake_amount"
 # otherwise infers in bf16, which moves features across tree thresholds (errors up to 0.085).
 OPENVINO_CONFIG: Final[dict[str, str]] = {"INFERENCE_PRECISION_HINT": "f32"}
 # Rows per OpenVINO call when the caller sets no limit: the tree walk's intermediate tensors
-# grow with rows x trees (about 15 kB a row for 400 trees), so bigger batches run in chunks
-# (1,024 rows were fastest on 2 cores, benchmarks/bench_engines.py).
-OPENVINO_MAX_ROWS: Final = 1024
+# grow with rows x trees (about 12 kB a row for 350 trees), so bigger batches run in chunks
+# that stay in the CPU's cache (256 rows were fastest on 2 cores, benchmarks/bench_engines.py).
+OPENVINO_MAX_ROWS: Final = 256
 
 # Physical range of each feature: the schema check rejects values outside it, and the
 # serving layer documents it. Speeds in km/h, box in pixels, friction dimensionless.
