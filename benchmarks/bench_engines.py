@@ -7,7 +7,7 @@ Without --model-dir it trains a model the way `make run` does (`braking train` d
 --rows generated rows). The trained pipeline is exported once per tree layout and timed:
 one row in process on onnxruntime (1 thread, median) against scikit-learn `predict`, and a
 --batch-rows batch on OpenVINO (f32, 2 threads) cut into calls of each chunk size (median of
---repeats); the target applies to the chunk size the server uses (`OPENVINO_MAX_ROWS`).
+--repeats); the target applies to the chunk size the server uses (`MAX_ROWS_PER_CALL`).
 Writes <output-dir>/engines.json.
 """
 
@@ -63,7 +63,7 @@ def _median_s(function, repeats: int) -> float:
 
 
 def bench_layout(pipeline, layout: str, X, folder: Path, args) -> dict[str, object]:
-    from braking_data.contract import OPENVINO_MAX_ROWS
+    from braking_data.contract import MAX_ROWS_PER_CALL
     from braking_model import export
     from braking_model.tree_graph import using_layout
 
@@ -77,7 +77,7 @@ def bench_layout(pipeline, layout: str, X, folder: Path, args) -> dict[str, obje
     compiled = export.openvino_model(path, threads=THREADS)
     batch = X[: args.batch_rows]
     throughput = {}
-    for chunk in sorted({*CHUNKS, OPENVINO_MAX_ROWS}):
+    for chunk in sorted({*CHUNKS, MAX_ROWS_PER_CALL}):
         export.openvino_predict(compiled, batch[:chunk], chunk)  # warm-up
         seconds = _median_s(
             lambda c=chunk: export.openvino_predict(compiled, batch, c), args.repeats
@@ -88,8 +88,8 @@ def bench_layout(pipeline, layout: str, X, folder: Path, args) -> dict[str, obje
         "graph_bytes": path.stat().st_size,
         "onnxruntime_single_row_median_us": single,
         "openvino_rows_per_s_by_chunk": throughput,
-        "openvino_max_rows": OPENVINO_MAX_ROWS,
-        "openvino_rows_per_s": throughput[str(OPENVINO_MAX_ROWS)],
+        "max_rows_per_call": MAX_ROWS_PER_CALL,
+        "openvino_rows_per_s": throughput[str(MAX_ROWS_PER_CALL)],
     }
 
 
