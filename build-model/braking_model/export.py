@@ -1,7 +1,8 @@
 """ONNX export of the fitted pipeline, with a parity check against scikit-learn.
 
 The served graph takes the raw contract features (`sensor_features`, FP32 [N, 7]) and returns
-`brake_amount` (FP32 [N, 1], in [0, 1]); feature engineering and the no-phantom-braking
+`brake_amount` (FP32 [N, 1], in [0, 1]) and `expected_error` (FP32 [N, 1], the label-free
+estimate of its absolute error, `expected_error`); feature engineering and the no-phantom-braking
 constraint are inside it (custom converters in `features` and `estimator`). It holds only
 default-domain ONNX operators (trees via `tree_graph`), so OpenVINO and OVMS load it as well
 as onnxruntime; `openvino_model` compiles it the way OVMS must run it (f32).
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braking_data.contract import (
+    EXPECTED_ERROR_TENSOR,
     FEATURE_COLUMNS,
     INPUT_TENSOR,
     OPENVINO_CONFIG,
@@ -60,7 +62,10 @@ def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.
         pipeline,
         name="braking_distance",
         initial_types=[(INPUT_TENSOR, FloatTensorType([None, len(FEATURE_COLUMNS)]))],
-        final_types=[(OUTPUT_TENSOR, FloatTensorType([None, 1]))],
+        final_types=[
+            (OUTPUT_TENSOR, FloatTensorType([None, 1])),
+            (EXPECTED_ERROR_TENSOR, FloatTensorType([None, 1])),
+        ],
         target_opset=TARGET_OPSET,
         options=converter_options(),
     )
@@ -105,10 +110,13 @@ def session(model: onnx.ModelProto | str | os.PathLike[str], threads: int | None
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
-def onnx_predict(sess: onnxruntime.InferenceSession, X: np.ndarray) -> np.ndarray:
-    """Brake amounts [N] from raw features [N, 7]."""
+def onnx_predict(
+    sess: onnxruntime.InferenceSession, X: np.ndarray, output: str = OUTPUT_TENSOR
+) -> np.ndarray:
+    """Brake amounts [N] (or the graph's `output`, e.g. EXPECTED_ERROR_TENSOR) from raw
+    features [N, 7]."""
     X = np.ascontiguousarray(X, dtype=np.float32)
-    return sess.run([OUTPUT_TENSOR], {INPUT_TENSOR: X})[0].reshape(-1)
+    return sess.run([output], {INPUT_TENSOR: X})[0].reshape(-1)
 
 
 def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
@@ -121,12 +129,15 @@ def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
     return openvino.Core().compile_model(str(path), "CPU", config)
 
 
-def openvino_predict(compiled, X: np.ndarray, max_rows: int = OPENVINO_MAX_ROWS) -> np.ndarray:
-    """Brake amounts [N] from raw features [N, 7] on a compiled model, `max_rows` at a time."""
+def openvino_predict(
+    compiled, X: np.ndarray, max_rows: int = OPENVINO_MAX_ROWS, output: str = OUTPUT_TENSOR
+) -> np.ndarray:
+    """Brake amounts [N] (or the graph's `output`) from raw features [N, 7] on a compiled
+    model, `max_rows` at a time."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     request = compiled.create_infer_request()
     parts = [
-        request.infer({INPUT_TENSOR: X[start : start + max_rows]})[OUTPUT_TENSOR].reshape(-1)
+        request.infer({INPUT_TENSOR: X[start : start + max_rows]})[output].reshape(-1)
         for start in range(0, len(X), max_rows)
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
