@@ -69,12 +69,29 @@ def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.
         target_opset=TARGET_OPSET,
         options=converter_options(),
     )
+    _drop_output_copies(model)
     model.producer_name = "braking-distance"
     model.doc_string = (
         f"Brake amount in [0, 1] from raw sensor features {', '.join(FEATURE_COLUMNS)}."
     )
     set_metadata(model, {"feature_names": list(FEATURE_COLUMNS), **(metadata or {})})
     return model
+
+
+def _drop_output_copies(model: onnx.ModelProto) -> None:
+    """Remove the Cast/Identity skl2onnx puts before each named output (float to float, a
+    no-op) so every output tensor has one name: OpenVINO would otherwise give an output both
+    names, and servers that key results by one name (OVMS, `any_name`) may pick the other."""
+    graph = model.graph
+    for output in graph.output:
+        (node,) = [n for n in graph.node if output.name in n.output]
+        if node.op_type not in ("Cast", "Identity"):
+            continue
+        copied = node.input[0]
+        graph.node.remove(node)
+        for other in graph.node:
+            other.output[:] = [output.name if name == copied else name for name in other.output]
+            other.input[:] = [output.name if name == copied else name for name in other.input]
 
 
 def set_metadata(model: onnx.ModelProto, metadata: dict[str, Any]) -> None:
