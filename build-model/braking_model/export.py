@@ -21,8 +21,8 @@ from braking_data.contract import (
     EXPECTED_ERROR_TENSOR,
     FEATURE_COLUMNS,
     INPUT_TENSOR,
+    MAX_ROWS_PER_CALL,
     OPENVINO_CONFIG,
-    OPENVINO_MAX_ROWS,
     OUTPUT_TENSOR,
 )
 
@@ -147,7 +147,7 @@ def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
 
 
 def openvino_predict(
-    compiled, X: np.ndarray, max_rows: int = OPENVINO_MAX_ROWS, output: str = OUTPUT_TENSOR
+    compiled, X: np.ndarray, max_rows: int = MAX_ROWS_PER_CALL, output: str = OUTPUT_TENSOR
 ) -> np.ndarray:
     """Brake amounts [N] (or the graph's `output`) from raw features [N, 7] on a compiled
     model, `max_rows` at a time."""
