@@ -105,6 +105,7 @@ def main() -> None:
             "model_family": metrics.get("model_family"),
             "hyperparameters": metrics.get("hyperparameters"),
             "held_out_check": metrics.get("expected_error_check"),
+            "calibration": metrics.get("expected_error_calibration"),
             "seeds": args.seeds,
             "window_rows": WINDOW,
             "goal_ratio": list(GOAL),

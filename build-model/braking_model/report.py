@@ -152,10 +152,9 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _expected_error_lines(check: dict[str, Any] | None) -> list[str]:
-    if not check:
+def _expected_error_lines(check: dict | None, calibration: dict | None) -> list[str]:
+    if not check or not calibration:
         return []
-    calibration = check["calibration"]
     return [
         "",
         "## Label-free error estimate (`expected_error`)",
@@ -227,7 +226,9 @@ def write_model_card(model_dir: Path) -> Path:
     lines += [f"| {k} | {_fmt(metrics[k])} |" for k in keys if k in metrics]
     by_condition = metrics.get("rmse_by_condition") or {}
     lines += [f"| rmse ({c}) | {_fmt(v)} |" for c, v in by_condition.items()]
-    lines += _expected_error_lines(metrics.get("expected_error_check"))
+    lines += _expected_error_lines(
+        metrics.get("expected_error_check"), metrics.get("expected_error_calibration")
+    )
     lines += ["", "## Gate verdict"]
     if gate is None:
         lines.append("Not validated yet: run `braking validate --model MODEL_DIR --data DATA`.")
