@@ -221,6 +221,7 @@ def write_model_card(model_dir: Path) -> Path:
         "onnx_parity_max_abs",
         "openvino_parity_max_abs",
         "expected_error_parity_max_abs",
+        "openvino_expected_error_parity_max_abs",
         "expected_error_to_true_mae",
     )
     lines += [f"| {k} | {_fmt(metrics[k])} |" for k in keys if k in metrics]

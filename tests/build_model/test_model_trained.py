@@ -149,6 +149,7 @@ def test_validate_model_writes_gate_json_and_card(trained_model_dir, tmp_path) -
     }
     assert gate["metrics"]["onnx_parity_max_abs"] <= 1e-5
     assert gate["metrics"]["openvino_parity_max_abs"] <= 1e-5
+    assert gate["metrics"]["openvino_expected_error_parity_max_abs"] <= 1e-5
     assert "## Gate verdict" in (trained_model_dir / CARD_FILE).read_text()
     strict = validate_model(trained_model_dir, test_split, GateThresholds(max_rmse=1e-9))
     assert not strict.passed and any(r.startswith("rmse:") for r in strict.reasons)
