@@ -220,9 +220,9 @@ def write_model_card(model_dir: Path) -> Path:
         "stationary_brake_min",
         "onnx_parity_max_abs",
         "openvino_parity_max_abs",
-        "expected_error_parity_max_abs",
+        "expected_error_parity",
         "openvino_expected_error_parity_max_abs",
-        "expected_error_to_true_mae",
+        "expected_error_ratio",
     )
     lines += [f"| {k} | {_fmt(metrics[k])} |" for k in keys if k in metrics]
     by_condition = metrics.get("rmse_by_condition") or {}
