@@ -37,10 +37,23 @@ def status_lines(status: dict) -> list[str]:
             drifted = "".join("D" if w["drifted"] else "." for w in versioned["windows"])
             degraded = "".join("L" if w["degraded"] else "." for w in versioned["labelled_windows"])
             lines.append(f"  v{version} windows [{drifted}] labelled [{degraded}]")
+            lines += _error_line(versioned["windows"], versioned["labelled_windows"])
             for alarm in versioned["alarms"]:
                 state_text = "ALARM" if alarm["active"] else "ok"
                 lines.append(f"    {alarm['reason']}: {state_text} {'; '.join(alarm['details'])}")
     return lines or ["no inferences yet"]
+
+
+def _error_line(windows: list[dict], labelled: list[dict]) -> list[str]:
+    """The last window's label-free error signals and the last labelled window's true MAE."""
+    parts = []
+    if windows and windows[-1].get("estimated_mae") is not None:
+        parts.append(f"estimated MAE {windows[-1]['estimated_mae']:.4f}")
+    if windows and windows[-1].get("physics_disagreement") is not None:
+        parts.append(f"physics disagreement {windows[-1]['physics_disagreement']:.4f}")
+    if labelled:
+        parts.append(f"labelled MAE {labelled[-1]['mae']:.4f}")
+    return [f"    error: {', '.join(parts)}"] if parts else []
 
 
 def _pyplot():

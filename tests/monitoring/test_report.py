@@ -49,6 +49,7 @@ def test_report_and_status_show_windows_thresholds_and_the_alarm(tmp_path, refer
         )
     assert status.exit_code == 0, status.output
     assert "v1 windows [.DD]" in status.output and "drift: ALARM" in status.output
+    assert "error: estimated MAE 0.0100, physics disagreement 0.0000, labelled MAE" in status.output
     assert report.exit_code == 0, report.output
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "| road_friction |" in markdown and "**yes**" in markdown
