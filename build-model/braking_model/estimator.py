@@ -100,7 +100,6 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         error = np.abs(np.asarray(y) - self.regressor_.predict(X))
         self.spread_ = _spread_model(self.random_state).fit(X, error)
         self.n_features_in_ = np.shape(X)[1]
-        self.error_calibration_ = None
         return self.calibrate_expected_error(X, y, source=IN_SAMPLE_SOURCE)
 
     def spread(self, X) -> np.ndarray:
@@ -113,7 +112,7 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         """Brake amounts in [0, 1]; exactly 0 when the lead vehicle is not closing in."""
         check_is_fitted(self, "regressor_")
         X = np.asarray(X, dtype=np.float32)
-        raw = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
+        raw: np.ndarray = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
         if self.safety_margin > 0:
             raw = raw + np.float32(self.safety_margin) * self.spread(X)
         brake = np.clip(raw, np.float32(0.0), np.float32(1.0))
