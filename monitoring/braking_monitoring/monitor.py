@@ -6,6 +6,7 @@ Pure state, no I/O: the app feeds rows and labels in and reads verdicts and alar
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict, deque
@@ -140,7 +141,7 @@ class ModelMonitor:
                 if profile is not None and len(state.pending_labels) >= size:
                     predicted, true, expected = np.asarray(state.pending_labels[:size]).T
                     state.pending_labels = state.pending_labels[size:]
-                    verdict = labelled_window(profile, predicted, true)
+                    verdict = _finite(labelled_window(profile, predicted, true))
                     verdict.update(labelled_estimates(expected, verdict["mae"]))
                     verdict["window"], verdict["time"] = len(state.labelled) + 1, time.time()
                     state.labelled.append(verdict)
@@ -166,6 +167,14 @@ class ModelMonitor:
             for alarm in (state.drift, state.performance)
             if alarm is not None
         ]
+
+
+def _finite(verdict: dict) -> dict:
+    """Undefined figures (r2 of constant labels is NaN) as None: status is strict JSON."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in verdict.items()
+    }
 
 
 def _update(alarm: Alarm | None, bad: bool, reasons: list[str]) -> None:

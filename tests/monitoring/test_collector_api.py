@@ -275,6 +275,16 @@ def test_estimated_and_true_error_reach_status_and_gauges(client):
     assert 'braking_monitoring_labelled{metric="estimated_mae",model="braking-distance"' in metrics
 
 
+def test_constant_labels_leave_r2_undefined_and_status_valid_json(client):
+    _upload_training(client)
+    ids = _serve(client, Scenario(), 250, seed=9)
+    client.post("/data/labels", json={"model_name": MODEL, "ids": ids, "labels": [0.5] * 250})
+    response = client.get("/monitor/status")
+    assert response.status_code == 200
+    (labelled,) = response.json()["models"][MODEL]["versions"]["1"]["labelled_windows"]
+    assert labelled["r2"] is None and labelled["mae"] > 0
+
+
 def test_responses_without_expected_error_leave_the_estimate_empty(client):
     _upload_training(client)
     _serve(client, Scenario(), 200, seed=8)
