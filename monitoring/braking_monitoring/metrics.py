@@ -11,6 +11,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 ALARM_GAUGE = "braking_monitoring_alarm"
+EXPECTED_ERROR_GAUGE = "braking_monitoring_expected_error"
+PHYSICS_GAUGE = "braking_monitoring_physics_disagreement"
+LABELLED_METRICS = ("rmse", "mae", "under_braking_rate", "estimated_mae")
 
 
 VERSION = ("model", "version")
@@ -46,9 +49,21 @@ GAUGES = {
         "Share of the last window's rows outside the feature contract.",
         VERSION,
     ),
+    # the label-free error signals of each window (docs/adr/0020)
+    "expected_error": (
+        EXPECTED_ERROR_GAUGE,
+        "Estimated MAE of the last window (mean expected_error).",
+        VERSION,
+    ),
+    "physics_disagreement": (
+        PHYSICS_GAUGE,
+        "Mean |served brake - physics estimate| of the last window.",
+        VERSION,
+    ),
     "labelled": (
         "braking_monitoring_labelled",
-        "Metrics of the last labelled window (rmse, mae, under_braking_rate).",
+        "Metrics of the last labelled window (rmse, mae, under_braking_rate, and the "
+        "estimated_mae of the same rows, to compare with mae).",
         (*VERSION, "metric"),
     ),
 }
@@ -63,6 +78,8 @@ class CollectorMetrics:
     psi: Gauge
     p_adjusted: Gauge
     out_of_contract: Gauge
+    expected_error: Gauge
+    physics_disagreement: Gauge
     labelled: Gauge
 
     def __init__(self) -> None:
@@ -88,11 +105,15 @@ class CollectorMetrics:
         for column, stats in verdict["columns"].items():
             self.psi.labels(model, version, column).set(stats["psi"])
             self.p_adjusted.labels(model, version, column).set(stats["p_adjusted"])
+        if verdict.get("estimated_mae") is not None:
+            self.expected_error.labels(model, version).set(verdict["estimated_mae"])
+        self.physics_disagreement.labels(model, version).set(verdict["physics_disagreement"])
 
     def labelled_window(self, model: str, version: str, verdict: dict) -> None:
-        """Publish a labelled window's RMSE, MAE and under-braking rate."""
-        for metric in ("rmse", "mae", "under_braking_rate"):
-            self.labelled.labels(model, version, metric).set(verdict[metric])
+        """Publish a labelled window's RMSE, MAE, under-braking rate and estimated MAE."""
+        for metric in LABELLED_METRICS:
+            if verdict.get(metric) is not None:
+                self.labelled.labels(model, version, metric).set(verdict[metric])
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -205,7 +205,7 @@ def inference_ids(collector: Collector, model: str) -> list[dict]:
     monitor = collector.monitors.get(model)
     if monitor is None:
         raise TrustyAIError(f"model: no inferences for {model!r}", 404)
-    return [{"id": i, "version": v} for i, (v, _) in monitor.predictions.items()]
+    return [{"id": i, "version": v} for i, (v, *_) in monitor.predictions.items()]
 
 
 def label_fields(body: dict) -> tuple[str, list[str], list[float]]:
