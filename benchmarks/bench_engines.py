@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engines.py --output-dir benchmarks/results [--model-dir DIR]
         [--rows 100000] [--batch-rows 100000] [--single-calls 2000] [--repeats 5]
+        [--layouts levels matrix]
 
 Without --model-dir it trains a model the way `make run` does (`braking train` defaults on
 --rows generated rows). The trained pipeline is exported once per tree layout and timed:
@@ -152,7 +153,9 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=100_000, help="OpenVINO batch rows")
     parser.add_argument("--single-calls", type=int, default=2_000, help="single-row calls")
     parser.add_argument("--repeats", type=int, default=5, help="timed batches per chunk size")
-    parser.add_argument("--layouts", nargs="+", default=None, help="tree layouts (default: all)")
+    parser.add_argument(
+        "--layouts", nargs="+", default=None, help="tree layouts (default: the served one)"
+    )
     args = parser.parse_args()
 
     import joblib
@@ -160,7 +163,7 @@ def main() -> None:
 
     from braking_data.contract import FEATURE_COLUMNS
     from braking_data.generate import generate_frame
-    from braking_model.tree_graph import DEFAULT_LAYOUT, LAYOUTS
+    from braking_model.tree_graph import DEFAULT_LAYOUT
 
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as folder:
         model_dir = args.model_dir or train(args.rows, Path(folder))
@@ -169,7 +172,7 @@ def main() -> None:
         X = X.to_numpy(np.float32)
         singles = [X[i : i + 1] for i in range(256)]
         sklearn_single = _median_us(pipeline.predict, singles, max(args.single_calls // 10, 50))
-        names = args.layouts or LAYOUTS
+        names = args.layouts or [DEFAULT_LAYOUT]
         layouts = {name: bench_layout(pipeline, name, X, Path(folder), args) for name in names}
     chosen = layouts.get(DEFAULT_LAYOUT) or next(iter(layouts.values()))
     speedup = sklearn_single / chosen["onnxruntime_single_row_median_us"]
