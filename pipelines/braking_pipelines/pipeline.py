@@ -134,7 +134,7 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 registry_url=registry_url,
             )
             _as_service_call(deployed.set_display_name("Deploy model"), config)
-            deployed.set_env_variable("BRAKING_DEPLOY_SERVER_IMAGE", config.base_image)
+            deployed.set_env_variable("BRAKING_DEPLOY_KSERVE_SERVER_IMAGE", config.base_image)
 
             smoke = step["smoke_test"](endpoint_url=deployed.output, **SMOKE_SCENARIO)
             _as_service_call(smoke.set_display_name("Smoke inference"), config)

@@ -11,6 +11,7 @@ import pytest
 from braking_data.scenario import Scenario
 from braking_feedback import champion
 from braking_feedback.loop import SERVICES, run_loop
+from braking_release.config import LocalServingTarget
 from braking_stack.config import StackConfig
 from braking_stack.stack import stack_down
 
@@ -53,9 +54,10 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_
         state = champion.champions(registration)
         if result.decision.promote:
             assert (state.champion, state.previous) == (result.challenger, result.champion)
-            deploy = champion.DeployConfig(
+            local = LocalServingTarget(
                 server_url=stack.serving_url, repository=stack.model_repository
             )
+            deploy = champion.DeployConfig(local=local)
             assert champion.rollback(registration, deploy).version == result.champion
             ready = httpx.get(f"{stack.serving_url}/v2/models/{registration.model_name}/ready")
             assert ready.json()["version"] == result.champion
