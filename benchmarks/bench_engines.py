@@ -122,7 +122,7 @@ def _predict_in_flight(compiled, X, chunk: int, in_flight: int):
     AsyncInferQueue: its Python callback deadlocks when the compiled model is freed.)"""
     import numpy as np
 
-    from braking_data.contract import INPUT_TENSOR
+    from braking_data.contract import INPUT_TENSOR, OUTPUT_TENSOR
     from braking_model import export
 
     if in_flight == 1:
@@ -135,7 +135,7 @@ def _predict_in_flight(compiled, X, chunk: int, in_flight: int):
             request.start_async({INPUT_TENSOR: X[at : at + chunk]})
         for request, _ in zip(requests, starts, strict=False):
             request.wait()
-            parts.append(request.get_output_tensor().data.reshape(-1).copy())
+            parts.append(request.get_tensor(OUTPUT_TENSOR).data.reshape(-1).copy())
     return np.concatenate(parts)
 
 
