@@ -119,7 +119,7 @@ def _levels(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
         if len(joining):  # these trees start at their roots, in every row
             roots = g.op("Expand", joining.reshape(1, -1), column)
             node = roots if node is None else g.op("Concat", node, roots, axis=1)
-        if step < tables.depth:
+        if step < tables.depth:  # node = left[node] + decision[row, code[node]]
             taken = g.op("Gather", decisions, g.op("Add", g.op("Gather", code, node), offsets))
             node = g.op(
                 "Add", g.op("Gather", left, node), g.op("Cast", taken, to=TensorProto.INT32)

@@ -119,7 +119,10 @@ def level_tables(ensembles: Sequence[Ensemble], groups: int = 1) -> LevelTables:
         ((e, nodes) for e, ensemble in enumerate(ensembles) for nodes in ensemble.trees),
         key=lambda tree: -int(tree[1]["depth"].max()),
     )
-    thresholds = _split_thresholds([nodes for _, nodes in trees], ensembles[0].n_features)
+    widths = {ensemble.n_features for ensemble in ensembles}
+    if len(widths) != 1:
+        raise ValueError(f"ensembles read {sorted(widths)} features; expected one shared input")
+    thresholds = _split_thresholds([nodes for _, nodes in trees], widths.pop())
     slots = thresholds.shape[1]
     codes = {
         (f, float(t)): f * slots + s
