@@ -18,16 +18,16 @@ import httpx
 import numpy as np
 
 from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, LABEL_COLUMN, OUTPUT_TENSOR
-from braking_data.scenario import Scenario, generate_scenario_frame
-from braking_feedback import champion
+from braking_data.scenario import Scenario, generate_scenario_frame, traffic_scenario
+from braking_feedback.champion import registered_version
 from braking_feedback.retrain import (
     Challenger,
     onnx_predictions,
-    traffic_scenario,
     train_challenger,
 )
 from braking_feedback.trigger import RetrainTrigger, TriggerConfig
 from braking_model.reference import ReferenceProfile
+from braking_monitoring import champions as champion
 from braking_monitoring.promotion import PromotionDecision, compare_models
 from braking_release.config import DeployConfig, RegistrationConfig
 from braking_release.deploy import deploy_model
@@ -155,7 +155,7 @@ def run_loop(
         gate = "passed" if first.gate_passed else f"failed: {'; '.join(first.gate_reasons)}"
         say(f"serve     : no champion yet: trained one on the default world (gate {gate})")
     else:
-        version = champion.registered_version(loop.registration, state.champion)
+        version = registered_version(loop.registration, state.champion)
         loop.publish_profile(state.champion, Path(version.uri.removeprefix("file://")))
     result = LoopResult(champion=state.champion)
     say(f"serve     : champion v{state.champion} serving at {loop.serving}")

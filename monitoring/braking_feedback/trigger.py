@@ -22,6 +22,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from braking_common.defaults import LOOPBACK_HOST, TRIGGER_PORT
+from braking_data.seeds import seed_from_time
 
 Starter = Callable[[dict[str, Any]], Any]
 
@@ -43,12 +44,6 @@ class TriggerConfig(BaseSettings):
         "http://braking-retrain-trigger.braking-distance.svc:8084",
         description="the trigger's in-cluster URL, which Alertmanager's webhook calls",
     )
-
-
-def seed_from_time(when: float) -> int:
-    """A data seed from a run's start time (seconds), as KFP's create-time placeholder gives."""
-    # Nine digits at most: the registry stores the seed as an int property (|n| < 1e9).
-    return int(when) % 1_000_000_000
 
 
 @dataclass

@@ -2,9 +2,12 @@
 
 kfp.local's `SubprocessRunner(use_venv=False)` runs every step as a subprocess of this
 Python (the project is installed here, as it is in the image), writes artifacts under
-`PipelineConfig.local_root/<pipeline>-<timestamp>/<task>/`, and honours dsl.If,
-dsl.ParallelFor and dsl.Collected. Secrets, retries, caching and resources are cluster
-features kfp.local ignores: steps read their settings from this process's env instead.
+`PipelineConfig.local_root/<pipeline>-<timestamp>/<task>/`, and honours dsl.If (nested
+too: deployment runs only when the compare step says "promote"), dsl.ParallelFor and
+dsl.Collected. It leaves the run-time placeholders unresolved: a `fresh_data` run takes its
+data seed from the step's clock (`braking_data.seeds`). Secrets, retries, caching and
+resources are cluster features kfp.local ignores: steps read their settings from this
+process's env instead.
 """
 
 from __future__ import annotations
@@ -79,6 +82,20 @@ class LocalRunSummary:
         """Ids of the registered version, when the model was registered."""
         registered = self.task("register-model")
         return None if registered is None else dict(registered.artifact("registered")["metadata"])
+
+    @property
+    def decision(self) -> str | None:
+        """"promote" or "keep" from the champion comparison, None when it did not run."""
+        compared = self.task("compare-models")
+        return None if compared is None else str(compared.parameters["Output"])
+
+    @property
+    def decision_reasons(self) -> list[str]:
+        """Why the comparison promoted or kept the version."""
+        compared = self.task("compare-models")
+        if compared is None:
+            return []
+        return list(compared.artifact("evidence")["metadata"].get("reasons", []))
 
     @property
     def endpoint_url(self) -> str | None:

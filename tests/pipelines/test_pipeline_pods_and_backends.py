@@ -37,7 +37,7 @@ def secret_env(executors: dict) -> list[dict]:
 
 def test_unset_pod_settings_keep_the_spec_as_it_was(tmp_path):
     _, executors = compiled(PipelineConfig(), tmp_path)
-    assert set(executors) == {"exec-register-model"}  # the data connection only
+    assert set(executors) == {"exec-register-model", "exec-compare-models"}  # the connection only
     for executor in executors.values():
         assert set(executor) == {"secretAsEnv"}
 
