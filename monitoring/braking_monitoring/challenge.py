@@ -159,7 +159,7 @@ def write_training_data(
 
 
 def decide_promotion(
-    challenger_model: Path,
+    challenger_dir: str | Path,
     challenger_version: str,
     gate_passed: bool,
     registration: RegistrationConfig,
@@ -177,5 +177,6 @@ def decide_promotion(
     if served is None:
         champion_model = champions.model_file(registration, champion)
         served = export.onnx_predict(export.session(champion_model), window.features)
+    challenger_model = Path(challenger_dir) / "model.onnx"
     challenger = export.onnx_predict(export.session(challenger_model), window.features)
     return compare_models(window.labels, served, challenger, gate_passed)

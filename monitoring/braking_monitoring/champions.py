@@ -56,6 +56,14 @@ def record_decision(
     registry.update(model_version)
 
 
+def model_version_properties(config: RegistrationConfig, version: str) -> dict:
+    """The custom properties of one version (its `promotion.*` decision among them)."""
+    model_version = connect(config).get_model_version(config.model_name, version)
+    if model_version is None:
+        raise ValueError(f"version {version!r} of {config.model_name!r} is not registered")
+    return dict(model_version.custom_properties or {})
+
+
 def set_champion(config: RegistrationConfig, version: str) -> Champions:
     """Make `version` the champion; the champion until now becomes the previous one."""
     registry = connect(config)
