@@ -85,7 +85,7 @@ class LocalRunSummary:
 
     @property
     def decision(self) -> str | None:
-        """"promote" or "keep" from the champion comparison, None when it did not run."""
+        """The champion comparison's "promote" or "keep"; None when it did not run."""
         compared = self.task("compare-models")
         return None if compared is None else str(compared.parameters["Output"])
 
