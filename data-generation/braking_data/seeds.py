@@ -3,8 +3,8 @@
 A recurring or retraining run that reused one seed would train the same model on the same
 rows again. KFP hands a run its times through placeholders (`{{$.pipeline_job_schedule_time_utc}}`
 and `{{$.pipeline_job_create_time_utc}}`, RFC 3339); the seed is derived from the scheduled
-time, else the creation time. kfp.local (2.17) leaves both placeholders unresolved, so there
-the step's own clock stands in.
+time, else the creation time (kfp.local cannot resolve them: the local runner passes its own
+start time instead). Empty or unresolved text falls back to the step's clock.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ component to `PipelineConfig.base_image`.
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
-from braking_data.contract import MODEL_NAME
 from braking_pipelines.config import DEFAULT_BASE_IMAGE
 
 component = dsl.component(base_image=DEFAULT_BASE_IMAGE, install_kfp_package=False)
@@ -30,7 +29,7 @@ def generate_data(
     created_time: str = "",
     scenario: dict = {},  # noqa: B006 (KFP reads the default; never mutated)
     inference_log: str = "",
-    model_name: str = MODEL_NAME,
+    model_name: str = "",  # whose logged rows to mix in (the pipeline passes its model)
     log_fraction: float = 0.0,
     evaluation_rows: int = 1000,
 ) -> int:

@@ -4,10 +4,10 @@ kfp.local's `SubprocessRunner(use_venv=False)` runs every step as a subprocess o
 Python (the project is installed here, as it is in the image), writes artifacts under
 `PipelineConfig.local_root/<pipeline>-<timestamp>/<task>/`, and honours dsl.If (nested
 too: deployment runs only when the compare step says "promote"), dsl.ParallelFor and
-dsl.Collected. It leaves the run-time placeholders unresolved: a `fresh_data` run takes its
-data seed from the step's clock (`braking_data.seeds`). Secrets, retries, caching and
-resources are cluster features kfp.local ignores: steps read their settings from this
-process's env instead.
+dsl.Collected. It cannot resolve the run-time placeholders, so a `fresh_data` run takes its
+data seed from the local run's start time instead (`build_pipeline(run_time=...)`).
+Secrets, retries, caching and resources are cluster features kfp.local ignores: steps read
+their settings from this process's env instead.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ def run_local(
         pipeline_root=str(root),
         raise_on_error=True,
     )
-    pipeline = build_pipeline(config)
+    # kfp.local cannot resolve the run-time placeholders: the run's own start time stands in.
+    pipeline = build_pipeline(config, run_time=datetime.now(UTC).isoformat())
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         stack.enter_context(

@@ -51,9 +51,18 @@ def configured(step: PythonComponent, name: str, config: PipelineConfig):
     return task
 
 
-def build_pipeline(config: PipelineConfig | None = None) -> graph_component.GraphComponent:
-    """The pipeline compiled, run locally and submitted by this package."""
+def build_pipeline(
+    config: PipelineConfig | None = None, run_time: str | None = None
+) -> graph_component.GraphComponent:
+    """The pipeline compiled, run locally and submitted by this package.
+
+    The data step learns the run's scheduled and creation times from KFP's placeholders;
+    `run_time` (RFC 3339) stands in for both where nothing resolves them: kfp.local 2.17
+    fails on them (IndexError in `placeholder_utils.convert_placeholder_parts_to_path`).
+    """
     config = config or PipelineConfig()
+    scheduled = run_time or dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER
+    created = run_time or dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER
     step = {name: configured(getattr(components, name), name, config) for name in STEPS}
     if config.kfp_backend == "2.0":
         step["select_best"] = configured(components.select_best_of_one, "select_best", config)
@@ -82,8 +91,8 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
             rows=data_rows,
             seed=seed,
             fresh_data=fresh_data,
-            scheduled_time=dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER,
-            created_time=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
+            scheduled_time=scheduled,
+            created_time=created,
             scenario=scenario,
             model_name=model_name,
             log_fraction=log_fraction,
