@@ -2,7 +2,7 @@
 
     python benchmarks/bench_loop.py --output-dir benchmarks/results
         [--sections loop capture promotion] [--rows 20000] [--window-rows 1000]
-        [--search-space FILE] [--rate 1000] [--duration 60] [--scenarios 20]
+        [--search-space FILE] [--seed 7] [--rate 1000] [--duration 60] [--scenarios 20]
 
 Closed loop (goal <= 15 min): `braking monitor loop`'s library on a fresh embedded stack
 (registry, inference server, collector: own processes, free loopback ports) with the ice share
@@ -52,7 +52,7 @@ def _stack(root: Path, services: tuple[str, ...]):
     return StackConfig(dir=root / "stack", services=services, **ports)
 
 
-def closed_loop(rows: int, window_rows: int, search_space: Path | None) -> dict:
+def closed_loop(rows: int, window_rows: int, search_space: Path | None, seed: int) -> dict:
     """Seconds from drift onset to the recorded decision, and the time of every step."""
     from braking_data.scenario import Scenario
     from braking_feedback.loop import SERVICES, run_loop
@@ -65,7 +65,7 @@ def closed_loop(rows: int, window_rows: int, search_space: Path | None) -> dict:
         try:
             result = run_loop(
                 stack, Path(scratch) / "work", Scenario(condition_shares={"ice": 0.3}),
-                rows=rows, window_rows=window_rows, search_space=search_space,
+                rows=rows, seed=seed, window_rows=window_rows, search_space=search_space,
                 say=lambda line: steps.append((time.perf_counter(), line)),
             )  # fmt: skip
         finally:
@@ -75,6 +75,7 @@ def closed_loop(rows: int, window_rows: int, search_space: Path | None) -> dict:
     decided = steps[-1][0]
     return {
         "training_rows": rows,
+        "seed": seed,
         "window_rows": window_rows,
         "alarm": result.alarm,
         "decision": None if result.decision is None else result.decision.promote,
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000, help="training rows of the loop")
     parser.add_argument("--window-rows", type=int, default=1_000)
     parser.add_argument("--search-space", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=7, help="seed of the loop's traffic")
     parser.add_argument("--rate", type=float, default=1_000.0, help="capture requests/s")
     parser.add_argument("--duration", type=float, default=60.0, help="capture seconds")
     parser.add_argument("--scenarios", type=int, default=20, help="promotion seeds per kind")
@@ -217,7 +219,7 @@ def main() -> None:
         "machine": machine_info("kfp", "scikit-learn"),
     }
     sections = {
-        "loop": lambda: closed_loop(args.rows, args.window_rows, args.search_space),
+        "loop": lambda: closed_loop(args.rows, args.window_rows, args.search_space, args.seed),
         "capture": lambda: capture(args.rate, args.duration),
         "promotion": lambda: promotion(args.scenarios),
     }

@@ -19,42 +19,44 @@ component = dsl.component(base_image=DEFAULT_BASE_IMAGE, install_kfp_package=Fal
 
 
 @component
+def data_seed(seed: int, fresh_data: bool, scheduled_time: str, created_time: str) -> int:
+    """The data seed: `seed`, or with `fresh_data` one from the run's scheduled/creation time
+    (a step of its own, uncached, so a fixed-seed run still hits the data step's cache)."""
+    from braking_data.seeds import run_seed
+
+    return run_seed(seed, fresh_data, scheduled_time, created_time)
+
+
+@component
 def generate_data(
     rows: int,
     seed: int,
     dataset: Output[Dataset],
     stats: Output[Metrics],
-    fresh_data: bool = False,
-    scheduled_time: str = "",
-    created_time: str = "",
     scenario: dict = {},  # noqa: B006 (KFP reads the default; never mutated)
     inference_log: str = "",
     model_name: str = "",  # whose logged rows to mix in (the pipeline passes its model)
     log_fraction: float = 0.0,
     evaluation_rows: int = 1000,
-) -> int:
-    """Simulate `rows` camera/radar/road sensor readings with their braking label, in the
+):
+    """Simulate `rows` camera/radar/road sensor readings with their braking label in the
     scenario's world, `log_fraction` of them taken from older labelled rows of the inference
-    log; returns the data seed (`seed`, or with `fresh_data` one from the run's time)."""
+    log (the latest `evaluation_rows` per version stay held out for the promotion)."""
     from braking_data.scenario import Scenario
-    from braking_data.seeds import run_seed
     from braking_monitoring.challenge import write_training_data
 
-    data_seed = run_seed(seed, fresh_data, scheduled_time, created_time)
     info, logged = write_training_data(
-        dataset.path, rows, data_seed, Scenario(**scenario),
+        dataset.path, rows, seed, Scenario(**scenario),
         (inference_log, model_name), log_fraction, evaluation_rows,
     )  # fmt: skip
     dataset.metadata.update(
-        {"format": "parquet", "rows": info.rows, "sha256": info.sha256, "seed": data_seed}
+        {"format": "parquet", "rows": info.rows, "sha256": info.sha256, "seed": seed}
         | {"logged_rows": logged}
     )
-    stats.log_metric("seed", data_seed)
     stats.log_metric("logged_rows", logged)
     for condition, label in info.label_stats.items():
         stats.log_metric(f"{condition}_rows", label.rows)
         stats.log_metric(f"{condition}_mean_brake", round(label.mean, 4))
-    return data_seed
 
 
 @component

@@ -39,6 +39,7 @@ S3_CONNECTION_KEYS = (
 # The pipeline's steps, in order: the component names, which are also the keys of per-step
 # settings such as `pods.timeouts`.
 STEPS = (
+    "data_seed",
     "generate_data",
     "split_data",
     "plan_shards",

@@ -86,13 +86,15 @@ def build_pipeline(
         log_fraction: float = config.log_fraction,
         evaluation_rows: int = config.evaluation_rows,
     ) -> None:
+        fresh = step["data_seed"](
+            seed=seed, fresh_data=fresh_data, scheduled_time=scheduled, created_time=created
+        )
+        fresh.set_display_name("Data seed").set_caching_options(False)  # the time may be new
+
         log = {"inference_log": inference_log, "evaluation_rows": evaluation_rows}
         data = step["generate_data"](
             rows=data_rows,
-            seed=seed,
-            fresh_data=fresh_data,
-            scheduled_time=scheduled,
-            created_time=created,
+            seed=fresh.output,
             scenario=scenario,
             model_name=model_name,
             log_fraction=log_fraction,
@@ -140,7 +142,7 @@ def build_pipeline(
                 registered=registered.outputs["registered"],
                 model_name=model_name,
                 registry_url=registry_url,
-                data_seed=data.outputs["Output"],
+                data_seed=fresh.output,
                 scenario=scenario,
                 **log,
             )

@@ -57,6 +57,7 @@ def test_top_level_tasks_and_display_names(compiled):
     tasks = tasks_of(spec, "")
     names = {task_id: task["taskInfo"]["name"] for task_id, task in tasks.items()}
     assert names == {
+        "data-seed": "Data seed",
         "generate-data": "Generate sensor data",
         "split-data": "Split by time",
         "plan-shards": "Plan search shards",
@@ -115,17 +116,26 @@ def test_deploy_runs_only_when_the_comparison_promotes(compiled):
 def test_the_data_seed_can_come_from_the_run_time(compiled):
     spec, _, _ = compiled
     assert spec["root"]["inputDefinitions"]["parameters"]["fresh_data"]["defaultValue"] is False
-    data = tasks_of(spec, "")["generate-data"]["inputs"]["parameters"]
-    assert data["scheduled_time"]["runtimeValue"]["constant"] == (
+    seed_task = tasks_of(spec, "")["data-seed"]
+    parameters = seed_task["inputs"]["parameters"]
+    assert parameters["scheduled_time"]["runtimeValue"]["constant"] == (
         "{{$.pipeline_job_schedule_time_utc}}"
     )
-    assert data["created_time"]["runtimeValue"]["constant"] == "{{$.pipeline_job_create_time_utc}}"
-    assert data["fresh_data"]["componentInputParameter"] == "fresh_data"
-    # The compare step generates its window from the seed the data step actually used.
-    compared = tasks_of(spec, "comp-condition-2")["compare-models"]["inputs"]["parameters"]
-    assert (
-        compared["data_seed"]["componentInputParameter"] == "pipelinechannel--generate-data-Output"
+    assert parameters["created_time"]["runtimeValue"]["constant"] == (
+        "{{$.pipeline_job_create_time_utc}}"
     )
+    assert parameters["fresh_data"]["componentInputParameter"] == "fresh_data"
+    assert seed_task["cachingOptions"] == {}  # the run time changes: never reuse an old seed
+    # The data step sees only the resolved seed, so a fixed-seed run still hits its cache...
+    data = tasks_of(spec, "")["generate-data"]["inputs"]["parameters"]
+    assert data["seed"]["taskOutputParameter"] == {
+        "outputParameterKey": "Output",
+        "producerTask": "data-seed",
+    }
+    assert not {"scheduled_time", "created_time"} & set(data)
+    # ...and the compare step generates its window from the seed the data step used.
+    compared = tasks_of(spec, "comp-condition-2")["compare-models"]["inputs"]["parameters"]
+    assert compared["data_seed"]["componentInputParameter"] == "pipelinechannel--data-seed-Output"
 
 
 def test_service_steps_retry_and_never_hit_the_cache(compiled):
