@@ -189,7 +189,8 @@ def schedule_command(
     sets: Sets = None,
     package: Package = None,
 ) -> None:
-    """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA."""
+    """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA; each
+    run draws fresh data (seed from its scheduled time) unless --seed or -p fresh_data=false."""
     from braking_pipelines import remote
     from braking_pipelines.cron import CronError, validate_cron
     from braking_pipelines.pipeline import DESCRIPTION
@@ -202,6 +203,8 @@ def schedule_command(
         config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
     )
     arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    if seed is None:  # every scheduled run draws fresh data, unless a seed pins it
+        arguments.setdefault("fresh_data", True)
     name = job_name or f"{config.name}-scheduled"
     try:
         with _package(config, package) as package_file:

@@ -76,7 +76,19 @@ def test_schedule_creates_the_recurring_run(kfp_api, tmp_path):
     assert kfp_api.problems == []
     (job,) = kfp_api.recurring_runs
     assert job["trigger"]["cron_schedule"]["cron"] == "0 30 1 * * MON-FRI"
-    assert job["runtime_config"]["parameters"] == {"tuning_shards": 4}
+    # Every scheduled run draws fresh data: its seed comes from its scheduled time.
+    assert job["runtime_config"]["parameters"] == {"tuning_shards": 4, "fresh_data": True}
+
+
+def test_a_schedule_with_a_seed_keeps_it(kfp_api, tmp_path):
+    package = tmp_path / "p.yaml"
+    assert invoke("compile", "-o", str(package)).exit_code == 0
+    arguments = ["--package", str(package), "--host", kfp_api.url, "--token", kfp_api.token]
+    assert invoke("schedule", *arguments, "--seed", "11").exit_code == 0
+    assert invoke("schedule", *arguments, "-p", "fresh_data=false").exit_code == 0
+    assert kfp_api.problems == []
+    first, second = (job["runtime_config"]["parameters"] for job in kfp_api.recurring_runs)
+    assert first == {"seed": 11} and second == {"fresh_data": False}
 
 
 def test_a_refused_token_exits_1_with_the_reason(kfp_api):

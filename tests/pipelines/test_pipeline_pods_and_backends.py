@@ -71,7 +71,8 @@ def test_pod_settings_from_env_and_yaml(tmp_path, monkeypatch):
 
 
 def test_a_timeout_for_an_unknown_step_names_the_steps(tmp_path):
-    with pytest.raises(ValidationError, match="got step 'tune', expected one of data_seed, generate_data"):
+    expected = "got step 'tune', expected one of data_seed, generate_data"
+    with pytest.raises(ValidationError, match=expected):
         PipelineConfig.from_yaml(None, ["pods.timeouts.tune=60"])
     result = CliRunner().invoke(
         app, ["pipeline", "compile", "-o", str(tmp_path / "p.yaml"), "--set", "pods.timeouts"]
