@@ -1,5 +1,7 @@
 """How the trigger starts a retraining run: the project pipeline on kfp.local (embedded stack)
-or submitted to the cluster's DSPA, with the data seed the trigger derived from the time."""
+or submitted to the cluster's DSPA, with the data seed the trigger derived from the time and a
+share of labelled logged traffic mixed in (the stack's collector log locally; the pipeline's
+`inference_log` setting on the cluster). The pipeline's compare step then decides."""
 
 from __future__ import annotations
 
@@ -7,14 +9,18 @@ from typing import Any
 
 
 def pipeline_starter(target: str):
-    """A starter for RetrainTrigger: arguments {seed, data_rows, alarm} -> run summary/id."""
+    """A starter for RetrainTrigger: arguments {seed, data_rows, log_fraction, alarm} -> run
+    summary/id."""
 
     def start_local(arguments: dict[str, Any]) -> Any:
         from braking_pipelines.config import PipelineConfig
         from braking_pipelines.local import run_local
+        from braking_stack.config import StackConfig
 
-        run = {"seed": arguments["seed"], "data_rows": arguments["data_rows"]}
-        return run_local(PipelineConfig(), run)
+        run = _run_arguments(arguments)
+        return run_local(
+            PipelineConfig(), {**run, "inference_log": str(StackConfig().inference_log)}
+        )
 
     def start_dspa(arguments: dict[str, Any]) -> Any:
         import tempfile
@@ -26,7 +32,7 @@ def pipeline_starter(target: str):
 
         config = PipelineConfig()
         alarm = arguments["alarm"]
-        run = {"seed": arguments["seed"], "data_rows": arguments["data_rows"]}
+        run = _run_arguments(arguments)
         run_name = f"retrain-{alarm['model']}-v{alarm['version']}-{alarm['reason']}-{run['seed']}"
         with tempfile.TemporaryDirectory() as scratch:
             package = compile_pipeline(config, Path(scratch) / "pipeline.yaml")
@@ -36,3 +42,7 @@ def pipeline_starter(target: str):
             )
 
     return start_local if target == "kfp-local" else start_dspa
+
+
+def _run_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {key: arguments[key] for key in ("seed", "data_rows", "log_fraction")}

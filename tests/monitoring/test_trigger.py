@@ -78,6 +78,8 @@ def test_runs_get_a_seed_from_their_start_time():
     _trigger(clock, started).fire("m", "3", "drift")
     assert started[0]["seed"] == seed_from_time(clock.now) == 1_000_000
     assert started[0]["alarm"]["reason"] == "drift"
+    # ...and mix a share of labelled logged traffic into the fresh rows.
+    assert started[0]["log_fraction"] == TriggerConfig().log_fraction > 0
 
 
 ALERTMANAGER_PAYLOAD = {  # the shape Alertmanager's webhook_config posts (version 4)
