@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import socket
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from machine_info import machine_info
+from sections import record_sections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
@@ -223,15 +223,8 @@ def main() -> None:
         "capture": lambda: capture(args.rate, args.duration),
         "promotion": lambda: promotion(args.scenarios),
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    out = args.output_dir / "loop.json"
-    for name in args.sections:  # each section lands in the file as it finishes
-        try:
-            report[name] = sections[name]()
-        except Exception as error:  # record why a section failed, keep the others
-            report[name] = {"error": f"{type(error).__name__}: {error}"}
-        out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    chosen = {name: sections[name] for name in args.sections}
+    record_sections(report, chosen, args.output_dir / "loop.json")
 
 
 if __name__ == "__main__":
