@@ -163,3 +163,21 @@ def test_training_data_with_logged_rows_splits_and_trains_like_generated_data(tm
     assert (n_train, n_test) == (1_500, 500)
     plain, none = challenge.write_training_data(tmp_path / "plain.parquet", 2_000, 5, Scenario())
     assert none == 0 and plain.sha256 != info.sha256
+
+
+def test_a_champion_stored_on_s3_is_downloaded_to_compare(registry, trees, s3_server, s3_bucket):
+    settings = RegistrationConfig(
+        registry_url=registry.url,
+        storage="s3",
+        storage_key="model-storage",
+        connection=s3_server.connection(s3_bucket),
+    )
+    champion = register_model(trees["bad"], settings).version_name
+    champions.set_champion(settings, champion)
+    copy = champions.model_file(settings, champion)
+    assert copy.read_bytes() == (trees["bad"] / "model.onnx").read_bytes()
+
+    challenger = register_model(trees["good"], settings).version_name
+    window = challenge.evaluation_window("", MODEL, champion, 1_000, 3, Scenario())
+    decision = challenge.decide_promotion(trees["good"], challenger, True, settings, window)
+    assert decision.promote, decision.reasons
