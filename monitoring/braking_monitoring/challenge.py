@@ -51,12 +51,13 @@ class EvaluationWindow:
 
 def labelled_log(store_uri: str, model_name: str) -> pd.DataFrame:
     """Logged inference rows of `model_name` that have a ground-truth label, oldest first:
-    `version`, the features, the served `prediction`, `label` and `time`."""
+    `inference_id`, `version`, the features, the served `prediction`, `label` and `time`."""
     store = InferenceStore(store_uri)
     inferences = store.read(model_name).to_pandas()
     labels = store.read_labels(model_name).to_pandas()
     if inferences.empty or labels.empty:
-        return pd.DataFrame(columns=["version", *FEATURE_COLUMNS, "prediction", "label", "time"])
+        columns = ["inference_id", "version", *FEATURE_COLUMNS, "prediction", "label", "time"]
+        return pd.DataFrame(columns=columns)
     latest = labels.sort_values("time").drop_duplicates("inference_id", keep="last")
     joined = inferences.merge(latest[["inference_id", "label"]], on="inference_id")
     return joined.sort_values("time", kind="stable").reset_index(drop=True)
