@@ -43,6 +43,7 @@ MIN_LOGGED_ROWS = 300  # the collector's smallest window
 class EvaluationWindow:
     """Labelled rows held out of the challenger's training, and where they come from."""
 
+    champion: str | None  # the version it was chosen for (None: no champion yet)
     features: np.ndarray
     labels: np.ndarray
     source: str  # "inference-log" or "generated"
@@ -84,6 +85,7 @@ def evaluation_window(
         window = logged_window(labelled_log(store_uri, model_name), champion, rows)
         if len(window):
             return EvaluationWindow(
+                champion,
                 window[list(FEATURE_COLUMNS)].to_numpy(np.float32),
                 window["label"].to_numpy(np.float64),
                 "inference-log",
@@ -91,6 +93,7 @@ def evaluation_window(
             )
     frame = generate_scenario_frame(rows, holdout_seed(seed), scenario)
     return EvaluationWindow(
+        champion,
         frame[list(FEATURE_COLUMNS)].to_numpy(np.float32),
         frame[LABEL_COLUMN].to_numpy(np.float64),
         "generated",
@@ -166,10 +169,10 @@ def decide_promotion(
     registration: RegistrationConfig,
     window: EvaluationWindow,
 ) -> PromotionDecision:
-    """Promote or keep `challenger_version` against the registered champion, on `window`."""
+    """Promote or keep `challenger_version` against the champion `window` was chosen for."""
     from braking_model import export
 
-    champion = champions.champions(registration).champion
+    champion = window.champion
     if champion is None:
         return PromotionDecision(gate_passed, ["no champion yet: the first gated version serves"])
     if champion == challenger_version:

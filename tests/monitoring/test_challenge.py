@@ -79,8 +79,8 @@ def test_a_clearly_better_challenger_is_promoted_and_a_worse_one_kept(registry, 
     good = register_model(trees["good"], settings).version_name
     window = challenge.evaluation_window("", MODEL, bad, 1_000, 3, Scenario())
     assert window.source == "generated" and window.champion_predictions is None
+    assert window.champion == bad
 
-    champions.set_champion(settings, bad)
     better = challenge.decide_promotion(trees["good"], good, True, settings, window)
     assert better.promote, better.reasons
     assert better.evidence.challenger_rmse < better.evidence.champion_rmse
@@ -89,7 +89,7 @@ def test_a_clearly_better_challenger_is_promoted_and_a_worse_one_kept(registry, 
     assert recorded["promotion.decision"] == "promote"
     assert recorded["promotion.window"] == "generated"
 
-    champions.set_champion(settings, good)
+    window = challenge.evaluation_window("", MODEL, good, 1_000, 3, Scenario())
     worse = challenge.decide_promotion(trees["bad"], bad, True, settings, window)
     assert not worse.promote
     assert any("RMSE not clearly lower" in reason for reason in worse.reasons)
@@ -173,7 +173,6 @@ def test_a_champion_stored_on_s3_is_downloaded_to_compare(registry, trees, s3_se
         connection=s3_server.connection(s3_bucket),
     )
     champion = register_model(trees["bad"], settings).version_name
-    champions.set_champion(settings, champion)
     copy = champions.model_file(settings, champion)
     assert copy.read_bytes() == (trees["bad"] / "model.onnx").read_bytes()
 
