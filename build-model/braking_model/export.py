@@ -19,8 +19,8 @@ import numpy as np
 from braking_data.contract import (
     FEATURE_COLUMNS,
     INPUT_TENSOR,
+    MAX_ROWS_PER_CALL,
     OPENVINO_CONFIG,
-    OPENVINO_MAX_ROWS,
     OUTPUT_TENSOR,
 )
 
@@ -121,7 +121,7 @@ def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
     return openvino.Core().compile_model(str(path), "CPU", config)
 
 
-def openvino_predict(compiled, X: np.ndarray, max_rows: int = OPENVINO_MAX_ROWS) -> np.ndarray:
+def openvino_predict(compiled, X: np.ndarray, max_rows: int = MAX_ROWS_PER_CALL) -> np.ndarray:
     """Brake amounts [N] from raw features [N, 7] on a compiled model, `max_rows` at a time."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     request = compiled.create_infer_request()

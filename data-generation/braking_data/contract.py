@@ -40,10 +40,12 @@ OUTPUT_TENSOR: Final = "brake_amount"
 # `braking serve --engine openvino`, the gate). On CPUs with bf16 (AVX512-BF16, AMX) OpenVINO
 # otherwise infers in bf16, which moves features across tree thresholds (errors up to 0.085).
 OPENVINO_CONFIG: Final[dict[str, str]] = {"INFERENCE_PRECISION_HINT": "f32"}
-# Rows per OpenVINO call when the caller sets no limit: the tree walk's intermediate tensors
-# grow with rows x trees (about 15 kB a row for 400 trees), so bigger batches run in chunks
-# (1,024 rows were fastest on 2 cores, benchmarks/bench_engines.py).
-OPENVINO_MAX_ROWS: Final = 1024
+# Most rows one engine call runs: the server's `max_rows_per_call` default (its request cap,
+# batcher bound and engine chunk) and the chunk of in-process OpenVINO runs. The tree walk's
+# intermediate tensors grow with rows x trees (about 12 kB a row for 400 trees), so this bounds
+# a call's memory: 2,048 rows keep the server's growth under load within 64 MB, where 55,000
+# took 750 MB (benchmarks/bench_hardening.py), at OpenVINO's best throughput (bench_engines).
+MAX_ROWS_PER_CALL: Final = 2048
 
 # Physical range of each feature: the schema check rejects values outside it, and the
 # serving layer documents it. Speeds in km/h, box in pixels, friction dimensionless.

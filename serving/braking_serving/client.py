@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, MAX_ROWS_PER_CALL, OUTPUT_TENSOR
 
 _MODEL_URL = re.compile(r"^(?P<base>.*?)/v2/models/(?P<name>[^/]+)/?$")
 
@@ -49,8 +49,11 @@ class InferenceClient:
         *,
         model: str | None = None,
         timeout: float = 10.0,
+        max_rows_per_call: int = MAX_ROWS_PER_CALL,
     ) -> None:
         self.base_url, self.model = split_model_url(url, model)
+        # the server refuses larger requests (413): `predict` sends big batches in parts
+        self.max_rows_per_call = max_rows_per_call
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         verify: bool | str = str(ca_bundle) if ca_bundle else True
         self._http = httpx.Client(
@@ -108,6 +111,7 @@ class InferenceClient:
         """Brake amounts (0..1, float32) for rows of the features in contract order.
 
         `features` is one row of 7 numbers or an (N, 7) array-like; the answer has N values.
+        Batches above `max_rows_per_call` rows go as several requests.
         """
         rows = np.asarray(features, dtype=np.float32)
         if rows.ndim == 1:
@@ -117,6 +121,13 @@ class InferenceClient:
                 f"features must have {len(FEATURE_COLUMNS)} columns {list(FEATURE_COLUMNS)}, "
                 f"got shape {list(rows.shape)}"
             )
+        step = self.max_rows_per_call
+        parts = [
+            self._predict_rows(rows[start : start + step]) for start in range(0, len(rows), step)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def _predict_rows(self, rows: np.ndarray) -> np.ndarray:
         tensor = {
             "name": INPUT_TENSOR,
             "shape": list(rows.shape),

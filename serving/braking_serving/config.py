@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from braking_common.defaults import LOOPBACK_HOST, SERVING_PORT
 from braking_common.http_limits import HttpLimits
-from braking_data.contract import check_model_name
+from braking_data.contract import MAX_ROWS_PER_CALL, check_model_name
 
 
 class ServerConfig(BaseSettings):
@@ -44,10 +44,10 @@ class ServerConfig(BaseSettings):
         "server stops reading new bodies until earlier ones are processed",
     )
     max_rows_per_call: int = Field(
-        65_536,
+        MAX_ROWS_PER_CALL,
         ge=1,
-        description="most rows one inference call gets: larger requests get 413, "
-        "the batcher stops gathering at it",
+        description="most rows one inference call gets: larger requests get 413 (clients "
+        "split batches), the batcher stops gathering at it, and it bounds a call's memory",
     )
     batching: bool = Field(
         True, description="gather concurrent requests for one model into one inference call"

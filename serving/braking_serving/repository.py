@@ -67,7 +67,7 @@ class LoadedModel:
     name: str
     version: str
     path: Path
-    session: Any  # onnxruntime.InferenceSession or engines.OpenVINOSession
+    session: Any  # engines.OnnxRuntimeSession or engines.OpenVINOSession
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     engine: str = DEFAULT_ENGINE

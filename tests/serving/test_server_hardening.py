@@ -17,6 +17,7 @@ from serving_fixtures import MODEL_NAME, _export_tiny_model, random_features, ru
 
 from braking_common.http_limits import HttpLimits
 from braking_data.contract import INPUT_TENSOR
+from braking_serving.client import InferenceClient, InferenceError
 from braking_serving.config import ServerConfig
 
 INFER = f"/v2/models/{MODEL_NAME}/infer"
@@ -157,7 +158,12 @@ def _wait_until_read(url: str) -> None:
 def test_bodies_in_flight_are_bounded_in_total(tiny_model_dir):
     rows = random_features(4000, seed=4)
     body = _infer_body(rows)
-    config = _config(tiny_model_dir, max_body_bytes=len(body), max_inflight_body_bytes=len(body))
+    config = _config(
+        tiny_model_dir,
+        max_body_bytes=len(body),
+        max_inflight_body_bytes=len(body),
+        max_rows_per_call=len(rows),
+    )
     with running_server(config) as url, _connect(url) as first, _connect(url) as second:
         first.sendall(_post_head(len(body)) + body[:-1])  # holds the whole budget
         second.sendall(_post_head(len(body)) + body)
@@ -178,6 +184,20 @@ def test_rows_beyond_the_limit_get_413_naming_it(tiny_model_dir):
         assert "100 rows" in response.json()["error"] and "max_rows_per_call" in response.text
         response = httpx.post(f"{url}{INFER}", content=_infer_body(random_features(100)))
         assert response.status_code == 200
+
+
+def test_the_client_sends_batches_above_the_limit_in_parts(tiny_model_dir, reference):
+    rows = random_features(1_050, seed=3)
+    expected = reference.run(None, {INPUT_TENSOR: rows})[0].reshape(-1)
+    with running_server(_config(tiny_model_dir, max_rows_per_call=100)) as url:
+        model_url = f"{url}/v2/models/{MODEL_NAME}"
+        with InferenceClient(model_url, max_rows_per_call=100) as client:
+            np.testing.assert_allclose(client.predict(rows), expected, atol=1e-6)
+        with (
+            InferenceClient(model_url, max_rows_per_call=1_050) as client,
+            pytest.raises(InferenceError, match="at most 100 rows"),
+        ):
+            client.predict(rows)
 
 
 @pytest.mark.parametrize("batching", [True, False], ids=["batching", "no-batching"])

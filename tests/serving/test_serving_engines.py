@@ -15,7 +15,7 @@ from braking_cli.main import app
 from braking_data.contract import INPUT_TENSOR, OUTPUT_TENSOR
 from braking_model.model_dir import ONNX_FILE
 from braking_serving.config import ServerConfig
-from braking_serving.engines import OpenVINOSession
+from braking_serving.engines import ENGINES, open_session
 from braking_serving.repository import ModelLoadError, load_onnx_model
 
 TOLERANCE = 1e-5
@@ -53,10 +53,11 @@ def test_openvino_server_answers_like_onnxruntime(trained_model_dir, reference_s
     assert np.max(np.abs(one - expected[:1])) <= TOLERANCE
 
 
-def test_openvino_runs_large_batches_in_chunks_of_max_rows(trained_model_dir) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_both_engines_run_large_batches_in_chunks_of_max_rows(trained_model_dir, engine) -> None:
     rows = random_features(1_000, seed=6)
-    whole = OpenVINOSession(trained_model_dir / ONNX_FILE, max_rows=4_096)
-    chunked = OpenVINOSession(trained_model_dir / ONNX_FILE, max_rows=128)
+    whole = open_session(trained_model_dir / ONNX_FILE, engine, max_rows=4_096)
+    chunked = open_session(trained_model_dir / ONNX_FILE, engine, max_rows=128)
     (expected,) = whole.run(None, {INPUT_TENSOR: rows})
     (answers,) = chunked.run([OUTPUT_TENSOR], {INPUT_TENSOR: rows})
     assert answers.shape == (1_000, 1)
