@@ -3,8 +3,9 @@
 A recurring or retraining run that reused one seed would train the same model on the same
 rows again. KFP hands a run its times through placeholders (`{{$.pipeline_job_schedule_time_utc}}`
 and `{{$.pipeline_job_create_time_utc}}`, RFC 3339); the seed is derived from the scheduled
-time, else the creation time (kfp.local cannot resolve them: the local runner passes its own
-start time instead). Empty or unresolved text falls back to the step's clock.
+time, else the creation time. Backends up to at least KFP 2.15 pass them through unresolved
+(kubeflow/pipelines#12616): empty or unresolved text falls back to the step's clock, still a
+new seed per run. kfp.local cannot resolve them at all; the local runner passes its start time.
 """
 
 from __future__ import annotations
