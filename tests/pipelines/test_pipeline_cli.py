@@ -120,3 +120,20 @@ def test_run_is_always_local_and_still_accepts_the_old_flag():
     assert help_text.exit_code == 0
     assert "kfp.local" in help_text.output and "--local" not in help_text.output
     assert invoke("run", "--local", "--help").exit_code == 0
+
+
+def test_a_bad_scenario_is_refused_before_any_step_runs(tmp_path):
+    result = invoke(
+        "run",
+        "--no-stack",
+        "--output-dir",
+        str(tmp_path),
+        "-p",
+        "scenario={condition_shares: {fog: 0.3}}",
+    )
+    assert result.exit_code == 2
+    assert "parameter scenario.condition_shares=" in result.output and "fog" in result.output
+    assert not any(tmp_path.iterdir())  # no run started
+    typo = invoke("run", "--no-stack", "-p", "scenario={speed_shift: 15}")
+    assert typo.exit_code == 2 and "scenario.speed_shift=15" in typo.output
+    assert "speed_shift_kmh" in typo.output  # the fields it could have meant
