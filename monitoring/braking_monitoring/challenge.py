@@ -184,3 +184,27 @@ def decide_promotion(
     challenger_model = Path(challenger_dir) / "model.onnx"
     challenger = export.onnx_predict(export.session(challenger_model), window.features)
     return compare_models(window.labels, served, challenger, gate_passed)
+
+
+def challenge_champion(
+    challenger_dir: str | Path,
+    challenger_version: str,
+    gate_passed: bool,
+    registration: RegistrationConfig,
+    *,
+    store_uri: str,
+    rows: int,
+    seed: int,
+    scenario: Scenario,
+) -> tuple[PromotionDecision, dict[str, str]]:
+    """The pipeline's compare step: read the champion, choose its window (`evaluation_window`),
+    decide, and record the decision on the challenger's version; returns the decision and
+    where the window came from."""
+    champion = champions.champions(registration).champion
+    window = evaluation_window(store_uri, registration.model_name, champion, rows, seed, scenario)
+    decision = decide_promotion(
+        challenger_dir, challenger_version, gate_passed, registration, window
+    )
+    where = {"window": window.source, "champion": champion or ""}
+    champions.record_decision(registration, challenger_version, decision, extra=where)
+    return decision, where

@@ -235,19 +235,20 @@ def compare_models(
     """Champion/challenger: "promote" or "keep" the registered version, decided on a labelled
     window held out of its training; the decision and evidence go on the version."""
     from braking_data.scenario import Scenario
-    from braking_monitoring import challenge, champions
+    from braking_monitoring.challenge import challenge_champion
     from braking_release.register import RegistrationConfig
 
     settings = RegistrationConfig(registry_url=registry_url, model_name=model_name)
-    version = registered.metadata["version_name"]
-    champion = champions.champions(settings).champion
-    window = challenge.evaluation_window(
-        inference_log, model_name, champion, evaluation_rows, data_seed, Scenario(**scenario)
+    decision, where = challenge_champion(
+        model.path,
+        registered.metadata["version_name"],
+        bool(model.metadata.get("gate_passed", False)),
+        settings,
+        store_uri=inference_log,
+        rows=evaluation_rows,
+        seed=data_seed,
+        scenario=Scenario(**scenario),
     )
-    gate_passed = bool(model.metadata.get("gate_passed", False))
-    decision = challenge.decide_promotion(model.path, version, gate_passed, settings, window)
-    where = {"window": window.source, "champion": champion or ""}
-    champions.record_decision(settings, version, decision, extra=where)
     for name, value in decision.properties().items():
         if isinstance(value, bool | int | float):
             evidence.log_metric(name, value)

@@ -68,9 +68,13 @@ def logged_traffic(store: InferenceStore, version: str, rows: int, seed: int) ->
 def test_a_first_version_is_promoted_without_comparison(registry, trees):
     settings = RegistrationConfig(registry_url=registry.url)
     version = register_model(trees["bad"], settings).version_name
-    window = challenge.evaluation_window("", MODEL, None, 500, 3, Scenario())
-    decision = challenge.decide_promotion(trees["bad"], version, True, settings, window)
+    window = {"store_uri": "", "rows": 500, "seed": 3, "scenario": Scenario()}
+    decision, where = challenge.challenge_champion(trees["bad"], version, True, settings, **window)
     assert decision.promote and "no champion yet" in decision.reasons[0]
+    assert where == {"window": "generated", "champion": ""}
+    recorded = champions.model_version_properties(settings, version)
+    assert recorded["promotion.decision"] == "promote"
+    assert recorded["promotion.window"] == "generated"
 
 
 def test_a_clearly_better_challenger_is_promoted_and_a_worse_one_kept(registry, trees):
