@@ -92,9 +92,12 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
 def test_a_challenger_worse_on_the_champions_labelled_traffic_is_kept(
     tmp_path, tiny_search, stack_env, open_gate
 ):
+    import time
+
     from braking_data.contract import FEATURE_COLUMNS, LABEL_COLUMN
     from braking_data.generate import generate_frame
     from braking_data.scenario import Scenario
+    from braking_data.seeds import seed_from_time
     from braking_feedback.retrain import onnx_predictions, train_challenger
     from braking_monitoring import champions
     from braking_monitoring.events import InferenceRows
@@ -125,12 +128,15 @@ def test_a_challenger_worse_on_the_champions_labelled_traffic_is_kept(
 
     # A challenger trained on a world with the wrong reaction time: worse on real traffic.
     arguments = {"data_rows": 1500, "tuning_shards": 1, "search_iterations": 1, "cv_folds": 2,
-                 "gate_thresholds": open_gate, "model_name": "braking-keep", "seed": 8,
+                 "gate_thresholds": open_gate, "model_name": "braking-keep", "fresh_data": True,
                  "scenario": {"reaction_time_s": 3.0}, "inference_log": str(tmp_path / "log"),
                  "evaluation_rows": 500, "log_fraction": 0.1}  # fmt: skip
+    started = seed_from_time(time.time())
     second = run_local(PipelineConfig(local_root=tmp_path / "root"), arguments)
 
     assert second.decision == "keep", second.decision_reasons
+    # Fresh data: the seed came from the run's start time (kfp.local gets it from run_local).
+    assert started <= second.task("data-seed").parameters["Output"] <= started + 60
     assert second.task("deploy-model") is None and second.endpoint_url is None
     # 150 older logged rows (the latest 500 are the window) went into its training data.
     assert second.task("generate-data").artifact("dataset")["metadata"]["logged_rows"] == 150
