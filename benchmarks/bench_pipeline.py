@@ -183,6 +183,7 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
             registered=registered,
             model_name=args["model_name"],
             deploy_target=args["deploy_target"],
+            registry_url=args["registry_url"],
         )
         timed("smoke-test", c.smoke_test, endpoint_url=url, **SMOKE_SCENARIO)
     return {"wall_s": sum(seconds.values()), "steps_s": seconds, "gate_passed": passed}

@@ -34,7 +34,7 @@ class OnnxModel(Model):
 
     def predict(self, payload: InferRequest, headers=None, response_headers=None) -> InferResponse:
         features = payload.inputs[0].as_numpy().astype(np.float32, copy=False)
-        (result,) = self.session.run(None, {self.input_name: features})
+        result = self.session.run(["brake_amount"], {self.input_name: features})[0]
         output = InferOutput(name="brake_amount", shape=list(result.shape), datatype="FP32")
         output.set_data_from_numpy(result, binary_data=False)
         response_id = payload.id or generate_uuid()  # as KServe's own sklearnserver does

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from braking_model.expected_error import HELD_OUT_SOURCE, IN_SAMPLE_SOURCE, fit_calibration
 from braking_model.features import CLOSING_SPEED_INDEX, MONOTONIC_CST, BrakingFeatures
 
 
@@ -90,28 +91,56 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y) -> NoPhantomBraking:
-        """Fit the wrapped regressor, then the spread of its errors."""
+        """Fit the wrapped regressor, the spread of its errors (always: it also feeds the
+        expected error) and an in-sample calibration of the expected error, which training
+        replaces by one on held-out rows (`calibrate_expected_error`)."""
         if self.safety_margin < 0:
             raise ValueError(f"safety_margin must be >= 0, got {self.safety_margin}")
         self.regressor_ = clone(self.regressor).fit(X, y)
-        self.spread_ = None
-        if self.safety_margin > 0:
-            error = np.abs(np.asarray(y) - self.regressor_.predict(X))
-            self.spread_ = _spread_model(self.random_state).fit(X, error)
+        error = np.abs(np.asarray(y) - self.regressor_.predict(X))
+        self.spread_ = _spread_model(self.random_state).fit(X, error)
         self.n_features_in_ = np.shape(X)[1]
-        return self
+        return self.calibrate_expected_error(X, y, source=IN_SAMPLE_SOURCE)
+
+    def spread(self, X) -> np.ndarray:
+        """The spread model's predicted |regressor error| [N], floored at 0 (float32)."""
+        check_is_fitted(self, "spread_")
+        spread = np.asarray(self.spread_.predict(np.asarray(X, dtype=np.float32)), np.float32)
+        return np.maximum(spread.reshape(-1), np.float32(0.0))
 
     def predict(self, X) -> np.ndarray:
         """Brake amounts in [0, 1]; exactly 0 when the lead vehicle is not closing in."""
         check_is_fitted(self, "regressor_")
         X = np.asarray(X, dtype=np.float32)
-        raw = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
-        if self.spread_ is not None:
-            spread = np.asarray(self.spread_.predict(X), dtype=np.float32).reshape(-1)
-            spread = np.maximum(spread, np.float32(0.0))
-            raw = raw + np.float32(self.safety_margin) * spread
+        raw: np.ndarray = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
+        if self.safety_margin > 0:
+            raw = raw + np.float32(self.safety_margin) * self.spread(X)
         brake = np.clip(raw, np.float32(0.0), np.float32(1.0))
-        return np.where(X[:, self.closing_index] > 0, brake, np.float32(0.0))
+        return np.where(self._closing_in(X), brake, np.float32(0.0))
+
+    def expected_error(self, X) -> np.ndarray:
+        """Label-free estimate of |predict(X) - label| [N] (float32); 0 where the brake is
+        forced to 0."""
+        check_is_fitted(self, "error_calibration_")
+        X = np.asarray(X, dtype=np.float32)
+        estimate = self.error_calibration_.predict(self.spread(X))
+        return np.where(self._closing_in(X), estimate, np.float32(0.0))
+
+    def calibrate_expected_error(self, X, y, source: str = HELD_OUT_SOURCE) -> NoPhantomBraking:
+        """Fit the spread -> |served brake - label| map on rows closing in (elsewhere the
+        brake is exactly 0, as is the label); returns self."""
+        X = np.asarray(X, dtype=np.float32)
+        closing = self._closing_in(X)
+        if not closing.any():
+            raise ValueError("calibrating the expected error needs rows that are closing in")
+        error = np.abs(self.predict(X) - np.asarray(y, dtype=np.float64).reshape(-1))
+        self.error_calibration_ = fit_calibration(
+            self.spread(X[closing]), error[closing], source=source
+        )
+        return self
+
+    def _closing_in(self, X: np.ndarray) -> np.ndarray:
+        return X[:, self.closing_index] > 0
 
 
 def build_pipeline(
@@ -134,26 +163,38 @@ def build_pipeline(
 # --- ONNX ----------------------------------------------------------------------------------
 
 
+def _parser(scope, model, inputs, custom_parsers=None) -> list:
+    """Two outputs: the brake [N, 1] and its expected absolute error [N, 1]."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator = scope.declare_local_operator("BrakingModelNoPhantomBraking", model)
+    operator.inputs = inputs
+    for name in ("brake", "expected_error"):
+        operator.outputs.append(scope.declare_local_variable(name, FloatTensorType()))
+    return operator.outputs
+
+
 def _shape_calculator(operator) -> None:
     from skl2onnx.common.data_types import FloatTensorType
 
-    operator.outputs[0].type = FloatTensorType([operator.inputs[0].get_first_dimension(), 1])
+    rows = operator.inputs[0].get_first_dimension()
+    for output in operator.outputs:
+        output.type = FloatTensorType([rows, 1])
 
 
-def _predictions(g, X: str, model: NoPhantomBraking) -> tuple[str, str | None]:
-    """Names of the regressor's and the spread model's predictions [N, 1] (spread None
-    without a safety margin). Boosted trees share one walk (`tree_graph`); the MLP family's
-    scaler is written as Sub/Div (`export.converter_options`)."""
+def _predictions(g, X: str, model: NoPhantomBraking) -> tuple[str, str]:
+    """Names of the regressor's and the spread model's predictions [N, 1]. Boosted trees
+    share one walk (`tree_graph`); the MLP family's scaler is written as Sub/Div
+    (`export.converter_options`)."""
     from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
     from skl2onnx.algebra.onnx_ops import OnnxIdentity
 
     from braking_model.tree_graph import ensemble_sums
     from braking_model.tree_tables import hist_gradient_boosting_ensemble
 
-    models = [m for m in (model.regressor_, model.spread_) if m is not None]
+    models = (model.regressor_, model.spread_)
     trees = [m for m in models if isinstance(m, HistGradientBoostingRegressor)]
-    if trees:
-        sums = ensemble_sums(g, X, [hist_gradient_boosting_ensemble(m) for m in trees])
+    sums = ensemble_sums(g, X, [hist_gradient_boosting_ensemble(m) for m in trees])
 
     def prediction(estimator) -> str:
         for at, tree_model in enumerate(trees):
@@ -167,8 +208,7 @@ def _predictions(g, X: str, model: NoPhantomBraking) -> tuple[str, str | None]:
         OnnxIdentity(sub, op_version=opv, output_names=[name]).add_to(g.scope, g.container)
         return g.op("Reshape", name, np.array([-1, 1], dtype=np.int64))
 
-    spread = prediction(model.spread_) if model.spread_ is not None else None
-    return prediction(model.regressor_), spread
+    return prediction(model.regressor_), prediction(model.spread_)
 
 
 def _converter(scope, operator, container) -> None:
@@ -180,8 +220,8 @@ def _converter(scope, operator, container) -> None:
     model: NoPhantomBraking = operator.raw_operator
     X = operator.inputs[0].full_name
     raw, spread = _predictions(g, X, model)
-    if spread is not None:
-        spread = g.op("Max", spread, np.array([0.0], dtype=np.float32))
+    spread = g.op("Max", spread, np.array([0.0], dtype=np.float32))
+    if model.safety_margin > 0:
         margin = np.array([model.safety_margin], dtype=np.float32)
         raw = g.op("Add", raw, g.op("Mul", spread, margin))
     brake = g.op("Clip", raw, np.array(0.0, dtype=np.float32), np.array(1.0, dtype=np.float32))
@@ -190,7 +230,10 @@ def _converter(scope, operator, container) -> None:
     closing_in = g.op(
         "Cast", g.op("Greater", closing, np.array([0.0], dtype=np.float32)), to=TensorProto.FLOAT
     )
-    g.op("Mul", brake, closing_in, output=operator.outputs[0].full_name)
+    brake_name, error_name = (output.full_name for output in operator.outputs)
+    g.op("Mul", brake, closing_in, output=brake_name)
+    expected = model.error_calibration_.graph(g, spread)
+    g.op("Mul", expected, closing_in, output=error_name)
 
 
 def register_onnx_converters() -> None:
@@ -203,5 +246,9 @@ def register_onnx_converters() -> None:
     register_onnx_converter()
     register_tree_converter()
     update_registered_converter(
-        NoPhantomBraking, "BrakingModelNoPhantomBraking", _shape_calculator, _converter
+        NoPhantomBraking,
+        "BrakingModelNoPhantomBraking",
+        _shape_calculator,
+        _converter,
+        parser=_parser,
     )

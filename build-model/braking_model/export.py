@@ -1,7 +1,8 @@
 """ONNX export of the fitted pipeline, with a parity check against scikit-learn.
 
 The served graph takes the raw contract features (`sensor_features`, FP32 [N, 7]) and returns
-`brake_amount` (FP32 [N, 1], in [0, 1]); feature engineering and the no-phantom-braking
+`brake_amount` (FP32 [N, 1], in [0, 1]) and `expected_error` (FP32 [N, 1], the label-free
+estimate of its absolute error, `expected_error`); feature engineering and the no-phantom-braking
 constraint are inside it (custom converters in `features` and `estimator`). It holds only
 default-domain ONNX operators (trees via `tree_graph`), so OpenVINO and OVMS load it as well
 as onnxruntime; `openvino_model` compiles it the way OVMS must run it (f32).
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braking_data.contract import (
+    EXPECTED_ERROR_TENSOR,
     FEATURE_COLUMNS,
     INPUT_TENSOR,
     MAX_ROWS_PER_CALL,
@@ -60,16 +62,36 @@ def to_onnx(pipeline: Pipeline, metadata: dict[str, Any] | None = None) -> onnx.
         pipeline,
         name="braking_distance",
         initial_types=[(INPUT_TENSOR, FloatTensorType([None, len(FEATURE_COLUMNS)]))],
-        final_types=[(OUTPUT_TENSOR, FloatTensorType([None, 1]))],
+        final_types=[
+            (OUTPUT_TENSOR, FloatTensorType([None, 1])),
+            (EXPECTED_ERROR_TENSOR, FloatTensorType([None, 1])),
+        ],
         target_opset=TARGET_OPSET,
         options=converter_options(),
     )
+    _drop_output_copies(model)
     model.producer_name = "braking-distance"
     model.doc_string = (
         f"Brake amount in [0, 1] from raw sensor features {', '.join(FEATURE_COLUMNS)}."
     )
     set_metadata(model, {"feature_names": list(FEATURE_COLUMNS), **(metadata or {})})
     return model
+
+
+def _drop_output_copies(model: onnx.ModelProto) -> None:
+    """Remove the Cast/Identity skl2onnx puts before each named output (float to float, a
+    no-op) so every output tensor has one name: OpenVINO would otherwise give an output both
+    names, and servers that key results by one name (OVMS, `any_name`) may pick the other."""
+    graph = model.graph
+    for output in graph.output:
+        (node,) = [n for n in graph.node if output.name in n.output]
+        if node.op_type not in ("Cast", "Identity"):
+            continue
+        copied = node.input[0]
+        graph.node.remove(node)
+        for other in graph.node:
+            other.output[:] = [output.name if name == copied else name for name in other.output]
+            other.input[:] = [output.name if name == copied else name for name in other.input]
 
 
 def set_metadata(model: onnx.ModelProto, metadata: dict[str, Any]) -> None:
@@ -105,10 +127,13 @@ def session(model: onnx.ModelProto | str | os.PathLike[str], threads: int | None
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
-def onnx_predict(sess: onnxruntime.InferenceSession, X: np.ndarray) -> np.ndarray:
-    """Brake amounts [N] from raw features [N, 7]."""
+def onnx_predict(
+    sess: onnxruntime.InferenceSession, X: np.ndarray, output: str = OUTPUT_TENSOR
+) -> np.ndarray:
+    """Brake amounts [N] (or the graph's `output`, e.g. EXPECTED_ERROR_TENSOR) from raw
+    features [N, 7]."""
     X = np.ascontiguousarray(X, dtype=np.float32)
-    return sess.run([OUTPUT_TENSOR], {INPUT_TENSOR: X})[0].reshape(-1)
+    return sess.run([output], {INPUT_TENSOR: X})[0].reshape(-1)
 
 
 def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
@@ -121,12 +146,15 @@ def openvino_model(path: str | os.PathLike[str], threads: int | None = None):
     return openvino.Core().compile_model(str(path), "CPU", config)
 
 
-def openvino_predict(compiled, X: np.ndarray, max_rows: int = MAX_ROWS_PER_CALL) -> np.ndarray:
-    """Brake amounts [N] from raw features [N, 7] on a compiled model, `max_rows` at a time."""
+def openvino_predict(
+    compiled, X: np.ndarray, max_rows: int = MAX_ROWS_PER_CALL, output: str = OUTPUT_TENSOR
+) -> np.ndarray:
+    """Brake amounts [N] (or the graph's `output`) from raw features [N, 7] on a compiled
+    model, `max_rows` at a time."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     request = compiled.create_infer_request()
     parts = [
-        request.infer({INPUT_TENSOR: X[start : start + max_rows]})[OUTPUT_TENSOR].reshape(-1)
+        request.infer({INPUT_TENSOR: X[start : start + max_rows]})[output].reshape(-1)
         for start in range(0, len(X), max_rows)
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)

@@ -152,6 +152,21 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _expected_error_lines(check: dict | None, calibration: dict | None) -> list[str]:
+    if not check or not calibration:
+        return []
+    return [
+        "",
+        "## Label-free error estimate (`expected_error`)",
+        f"Calibrated on {calibration['rows']} {calibration['source']} ({calibration['knots']} "
+        f"knots), checked on {check['rows']} later held-out rows: estimated MAE "
+        f"{_fmt(check['estimated_mae'])} vs true MAE {_fmt(check['true_mae'])} (ratio "
+        f"{_fmt(check['estimated_to_true_mae'])}; goal 0.8-1.2). Sensor faults (a recalibrated "
+        "camera, a stuck friction sensor) make the inputs lie, so the estimate cannot see "
+        "them: the drift tests do.",
+    ]
+
+
 def write_model_card(model_dir: Path) -> Path:
     """MODEL_DIR/model_card.md from metrics.json, trials.csv and gate.json (when present)."""
     files = ModelDir(model_dir)
@@ -171,6 +186,8 @@ def write_model_card(model_dir: Path) -> Path:
         "(box in pixels of a 640x640 frame, y up; speeds km/h; friction mu).",
         "- ONNX output `brake_amount`: FP32 [N, 1] in [0, 1]; exactly 0 when the lead "
         "vehicle is not closing in (built into the graph).",
+        "- ONNX output `expected_error`: FP32 [N, 1], the label-free estimate of "
+        "|brake_amount - true brake| (for monitoring, never for braking).",
         "",
         "## Data",
         f"- training rows: {metrics.get('train_rows', '?')}, held-out rows (latest by "
@@ -203,10 +220,16 @@ def write_model_card(model_dir: Path) -> Path:
         "stationary_brake_min",
         "onnx_parity_max_abs",
         "openvino_parity_max_abs",
+        "expected_error_parity",
+        "openvino_expected_error_parity_max_abs",
+        "expected_error_ratio",
     )
     lines += [f"| {k} | {_fmt(metrics[k])} |" for k in keys if k in metrics]
     by_condition = metrics.get("rmse_by_condition") or {}
     lines += [f"| rmse ({c}) | {_fmt(v)} |" for c, v in by_condition.items()]
+    lines += _expected_error_lines(
+        metrics.get("expected_error_check"), metrics.get("expected_error_calibration")
+    )
     lines += ["", "## Gate verdict"]
     if gate is None:
         lines.append("Not validated yet: run `braking validate --model MODEL_DIR --data DATA`.")

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+import numpy as np
+
+from braking_data.contract import (
+    EXPECTED_ERROR_TENSOR,
+    FEATURE_COLUMNS,
+    INPUT_TENSOR,
+    OUTPUT_TENSOR,
+)
 from braking_data.storage import file_sha256
 from braking_model.config import TrainConfig
 from braking_model.model_dir import ONNX_SHA256_KEY, ModelDir, write_json
@@ -95,6 +102,11 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
 
     from braking_model import export, report
     from braking_model.estimator import build_pipeline
+    from braking_model.expected_error import (
+        calibrate_pipeline,
+        check_estimate,
+        pipeline_expected_error,
+    )
     from braking_model.reference import write_reference_profile
     from braking_model.validate import JOBLIB_HASH_KEY, measure
 
@@ -103,16 +115,30 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
     X_test, y_test = features_and_label(test)
 
     pipeline = build_pipeline(best.family, best.params, config.seed)
+    # The expected error is calibrated on the earlier half of the held-out rows and checked
+    # on the later half (docs/adr/0020); the brake's metrics use all of them.
+    half = len(X_test) // 2
     with cores(config.n_jobs, fits_at_once=1):
         started = time.perf_counter()
         with quiet_convergence():
             pipeline.fit(X_train, y_train)
         refit_seconds = time.perf_counter() - started
+        calibration = calibrate_pipeline(pipeline, X_test[:half], y_test[:half])
         model = export.to_onnx(pipeline)
         sess = export.session(model)
         parity = export.check_parity(pipeline, sess, X_test)
     metrics, predicted = measure(test, lambda X: export.onnx_predict(sess, X))
-    metrics.update(onnx_parity_max_abs=parity)
+    estimated = export.onnx_predict(sess, X_test, EXPECTED_ERROR_TENSOR)
+    check = check_estimate(estimated[half:], predicted[half:], y_test[half:])
+    metrics.update(
+        onnx_parity_max_abs=parity,
+        # short flat names: the pipeline logs every metric and `braking pipeline run` prints
+        # them in a table; the details go to metrics.json below
+        expected_error_parity=float(
+            np.max(np.abs(estimated - pipeline_expected_error(pipeline, X_test)), initial=0.0)
+        ),
+        expected_error_ratio=check["estimated_to_true_mae"],
+    )
     data_sha256 = file_sha256(train_path)
     export.set_metadata(
         model,
@@ -120,6 +146,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
             "training_data_sha256": data_sha256,
             "input_tensor": INPUT_TENSOR,
             "output_tensor": OUTPUT_TENSOR,
+            "expected_error_tensor": EXPECTED_ERROR_TENSOR,
             "model_family": best.family,
             "hyperparameters": best.params,
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, dict)},
@@ -150,6 +177,8 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         ONNX_SHA256_KEY: file_sha256(model_files.onnx),
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,
+        "expected_error_check": check,
+        "expected_error_calibration": calibration,
     }
     write_json(model_files.metrics, summary)
     merged = rank_trials(trials) if trials is not None else None

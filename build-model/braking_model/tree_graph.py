@@ -3,14 +3,16 @@
 skl2onnx writes trees as `ai.onnx.ml.TreeEnsembleRegressor`, which OpenVINO cannot convert.
 Two layouts are built here from `tree_tables` (ADR 12 compares them):
 
-- ``levels``: every tree walked one depth level per step (a handful of Gathers per level),
-  work and memory per row proportional to trees x depth. The default.
+- ``levels``: every distinct split decision computed once per row, then every tree walked
+  one depth level per step (three Gathers and two Adds per level), trees grouped by depth so
+  that shallow ones stop early; work per row proportional to trees x depth. The default.
 - ``matrix``: all splits compared at once, leaves found by a batched matrix product (the
   hummingbird "GEMM" strategy); work and memory per row grow with trees x splits x leaves.
 
 Neither uses `Gather(axis=1)`, which multi-threaded OpenVINO 2025.1-2026.4 got wrong into
-wide outputs: the level walk reads features with `GatherElements(axis=1)`. Both need
-OpenVINO to run in f32 (`INFERENCE_PRECISION_HINT`), not the bf16 it picks on AMX CPUs.
+wide outputs, nor `GatherElements`, a slow reference kernel in OpenVINO: the level walk reads
+its decisions from a flattened table with `Gather(axis=0)`. Both need OpenVINO to run in f32
+(`INFERENCE_PRECISION_HINT`), not the bf16 it picks on AMX CPUs.
 
 `register_tree_converter()` makes skl2onnx convert every `HistGradientBoostingRegressor` this
 way; `ensemble_sums` serves converters that combine several ensembles in one walk.
@@ -33,6 +35,7 @@ from braking_model.tree_tables import (
 
 LAYOUTS = ("levels", "matrix")
 DEFAULT_LAYOUT = "levels"
+LEVEL_GROUPS = 4  # depth groups of the levels layout (ADR 12: more groups, more graph nodes)
 _layout = DEFAULT_LAYOUT  # what converters use; `using_layout` switches it (benchmarks, tests)
 
 
@@ -105,26 +108,47 @@ def ensemble_sums(
 def _levels(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
     from onnx import TensorProto
 
-    tables = level_tables(ensembles)
-    feature, threshold, left = (g.const(t) for t in (tables.feature, tables.threshold, tables.left))
-    rows = g.op("Slice", g.op("Shape", X), _int64(0), _int64(1))
-    # [N, trees]: every row starts at every root
-    node = g.op("Expand", tables.roots.reshape(1, -1), g.op("Concat", rows, _int64(1), axis=0))
-    for _ in range(tables.depth):
-        # GatherElements, not Gather(axis=1), whose multi-threaded OpenVINO kernel was wrong
-        x = g.op("GatherElements", X, g.op("Gather", feature, node), axis=1)
-        right = g.op("Greater", x, g.op("Gather", threshold, node))
-        node = g.op("Add", g.op("Gather", left, node), g.op("Cast", right, to=TensorProto.INT64))
-    leaf_values = g.op("Gather", tables.value, node)  # [N, trees, ensembles]
-    sums = g.op("ReduceSum", leaf_values, _int64(1), keepdims=0)
+    tables = level_tables(ensembles, LEVEL_GROUPS)
+    code, left = g.const(tables.code), g.const(tables.left)
+    shape = g.op("Shape", X)
+    column = g.op("Concat", g.op("Slice", shape, _int64(0), _int64(1)), _int64(1), axis=0)
+    decisions, offsets = _decisions(g, X, shape, tables.thresholds)
+    node = None
+    for step in range(tables.depth + 1):
+        joining = tables.roots[tables.start == step]
+        if len(joining):  # these trees start at their roots, in every row
+            roots = g.op("Expand", joining.reshape(1, -1), column)
+            node = roots if node is None else g.op("Concat", node, roots, axis=1)
+        if step < tables.depth:
+            taken = g.op("Gather", decisions, g.op("Add", g.op("Gather", code, node), offsets))
+            node = g.op(
+                "Add", g.op("Gather", left, node), g.op("Cast", taken, to=TensorProto.INT32)
+            )
+    # [N, ensembles]; not a Gather of [nodes, ensembles] rows: a reference kernel in OpenVINO
+    sums = g.op("MatMul", g.op("Gather", tables.value, node), tables.assign)
     return g.op("Add", sums, tables.baseline)
+
+
+def _decisions(g: GraphBuilder, X: str, shape: str, thresholds: np.ndarray) -> tuple[str, str]:
+    """Every split decision of the model for every row, flattened: bool [N x width] (`x[f] >
+    thresholds[f, s]` at ``row * width + f * slots + s``; a byte per decision keeps a call's
+    memory and cache footprint small), and the int32 offsets ``row * width`` [N, 1] (so a call
+    holds at most 2**31 / width rows: 760k for 11 features of 255 bins). A step reads them with
+    one `Gather(axis=0)`: OpenVINO's `GatherElements` is a reference kernel about five times
+    slower than its `Gather`, and its multi-threaded `Gather(axis=1)` was wrong (module doc)."""
+    from onnx import TensorProto
+
+    width = np.array(thresholds.size, dtype=np.int32)
+    exceeds = g.op("Greater", g.op("Unsqueeze", X, _int64(2)), thresholds)  # [N, F, slots]
+    rows = g.op("Cast", g.op("Gather", shape, np.array(0, dtype=np.int64)), to=TensorProto.INT32)
+    offsets = g.op("Range", np.array(0, dtype=np.int32), g.op("Mul", rows, width), width)
+    return g.op("Reshape", exceeds, _int64(-1)), g.op("Unsqueeze", offsets, _int64(1))
 
 
 def _matrix(g: GraphBuilder, X: str, ensembles: Sequence[Ensemble]) -> str:
     from onnx import TensorProto
 
-    n_features = max(int(nodes["feature_idx"].max()) for e in ensembles for nodes in e.trees) + 1
-    tables = matrix_tables(ensembles, n_features)
+    tables = matrix_tables(ensembles, ensembles[0].n_features)
     trees, splits = tables.threshold.shape
     # one-hot columns: an exact copy of each split's feature in f32 (x * 1 + 0 + ...)
     picked = g.op("Reshape", g.op("MatMul", X, tables.select), _int64(-1, trees, splits))

@@ -31,6 +31,7 @@ class Ensemble:
 
     trees: tuple[np.ndarray, ...]
     baseline: float
+    n_features: int  # columns of the input the trees read
 
 
 def hist_gradient_boosting_ensemble(model: HistGradientBoostingRegressor) -> Ensemble:
@@ -43,67 +44,126 @@ def hist_gradient_boosting_ensemble(model: HistGradientBoostingRegressor) -> Ens
     trees = tuple(predictors[0].nodes for predictors in model._predictors)
     if any(tree["is_categorical"].any() for tree in trees):
         raise ValueError("categorical splits cannot be exported; expected numeric features only")
-    return Ensemble(trees, float(np.asarray(model._baseline_prediction).reshape(-1)[0]))
+    baseline = float(np.asarray(model._baseline_prediction).reshape(-1)[0])
+    return Ensemble(trees, baseline, int(model.n_features_in_))
 
 
 @dataclass(frozen=True)
 class LevelTables:
     """All trees of several ensembles as one node table, walked one depth level per step.
 
-    The children of a split are adjacent (`right = left + 1`), so one step is
-    ``node = left[node] + (x[feature[node]] > threshold[node])``. A leaf points to itself
-    with a +inf threshold, so rows that reached it stay there for the remaining steps.
-    `value[node, e]` is the leaf's value in ensemble `e` (0 in the others).
+    Every split reads one *decision* ``x[f] > thresholds[f, s]``: the decisions of all
+    distinct thresholds of the model are computed once per row, as a [rows, features x slots]
+    table whose column ``f * slots + s`` is `code[node]`. The children of a split are adjacent
+    (`right = left + 1`), so one step is ``node = left[node] + decision[code[node]]``. A leaf
+    points to itself and reads a padding threshold (+inf: never exceeded), so rows that reached
+    it stay there.
+
+    Trees are ordered deepest first, and tree `t` joins the walk at step `start[t]`: each tree
+    walks only as many steps as its group's deepest tree needs (see `group_depths`).
+    `value[node]` is the leaf's value, `assign[t, e]` 1 when tree `t` belongs to ensemble `e`.
     """
 
-    feature: np.ndarray  # [nodes] int64
-    threshold: np.ndarray  # [nodes] float32
-    left: np.ndarray  # [nodes] int64
-    value: np.ndarray  # [nodes, ensembles] float32
-    roots: np.ndarray  # [trees] int64
-    depth: int  # steps from the roots to the deepest leaf
+    thresholds: np.ndarray  # [features, slots] float32, ascending per feature, +inf padding
+    code: np.ndarray  # [nodes] int32
+    left: np.ndarray  # [nodes] int32
+    value: np.ndarray  # [nodes] float32
+    roots: np.ndarray  # [trees] int32, deepest tree first
+    assign: np.ndarray  # [trees, ensembles] float32
+    start: np.ndarray  # [trees] int32, non-decreasing
+    depth: int  # steps of the whole walk: the deepest tree's depth
     baseline: np.ndarray  # [ensembles] float32
 
 
-def level_tables(ensembles: Sequence[Ensemble]) -> LevelTables:
-    """The node table of all trees of `ensembles`, in order (see `LevelTables`)."""
-    feature: list[int] = []
-    threshold: list[float] = []
+def group_depths(depths: Sequence[int], groups: int) -> list[int]:
+    """At most `groups` walk lengths, ascending, the last being max(depths), that minimise the
+    steps walked in all when each tree walks the shortest length not below its depth."""
+    values = sorted(set(depths))
+    trees = [sum(1 for d in depths if d == v) for v in values]
+    # best[j]: (steps, lengths) for the trees of depth <= values[j], the longest walking
+    # values[j], in as many groups as rounds so far (lowest steps first)
+    best = {j: (v * sum(trees[: j + 1]), [v]) for j, v in enumerate(values)}
+    answers = [best.get(len(values) - 1)]
+    for _ in range(1, groups):
+        best = {
+            j: min(
+                (steps + values[j] * sum(trees[i + 1 : j + 1]), [*lengths, values[j]])
+                for i, (steps, lengths) in best.items()
+                if i < j
+            )
+            for j in range(min(best, default=len(values)) + 1, len(values))
+        }
+        answers.append(best.get(len(values) - 1))
+    return min(a for a in answers if a is not None)[1] if values else [0]
+
+
+def _split_thresholds(trees: Sequence[np.ndarray], n_features: int) -> np.ndarray:
+    """The distinct float32 thresholds of each feature, ascending, padded with +inf (at least
+    one padding slot per feature: what leaves read)."""
+    per_feature: list[set[float]] = [set() for _ in range(n_features)]
+    for nodes in trees:
+        splits = nodes[~nodes["is_leaf"].astype(bool)]
+        thresholds = floor_float32(splits["num_threshold"])
+        for feature, threshold in zip(splits["feature_idx"], thresholds, strict=True):
+            per_feature[int(feature)].add(float(threshold))
+    table = np.full((n_features, max(map(len, per_feature)) + 1), np.inf, dtype=np.float32)
+    for feature, values in enumerate(per_feature):
+        table[feature, : len(values)] = sorted(values)
+    return table
+
+
+def level_tables(ensembles: Sequence[Ensemble], groups: int = 1) -> LevelTables:
+    """The node table of all trees of `ensembles` (see `LevelTables`), walked in at most
+    `groups` groups of trees of similar depth."""
+    trees = sorted(
+        ((e, nodes) for e, ensemble in enumerate(ensembles) for nodes in ensemble.trees),
+        key=lambda tree: -int(tree[1]["depth"].max()),
+    )
+    thresholds = _split_thresholds([nodes for _, nodes in trees], ensembles[0].n_features)
+    slots = thresholds.shape[1]
+    codes = {
+        (f, float(t)): f * slots + s
+        for f, row in enumerate(thresholds)
+        for s, t in enumerate(row)
+        if np.isfinite(t)
+    }
+    code: list[int] = []
     left: list[int] = []
-    value: list[list[float]] = []
+    value: list[float] = []
     roots: list[int] = []
 
-    def new_node() -> int:
-        feature.append(0)
-        threshold.append(np.inf)
+    def new_node() -> int:  # a leaf until it gets children: it stays put (slot `slots - 1`)
+        code.append(slots - 1)
         left.append(len(left))
-        value.append([0.0] * len(ensembles))
-        return len(feature) - 1
+        value.append(0.0)
+        return len(code) - 1
 
-    depth = 0
-    for e, ensemble in enumerate(ensembles):
-        for nodes in ensemble.trees:
-            depth = max(depth, int(nodes["depth"].max()))
-            roots.append(new_node())
-            pending = [(0, roots[-1])]
-            while pending:
-                source, target = pending.pop()
-                node = nodes[source]
-                if node["is_leaf"]:
-                    value[target][e] = float(node["value"])
-                    continue
-                children = new_node(), new_node()
-                feature[target] = int(node["feature_idx"])
-                threshold[target] = float(floor_float32(node["num_threshold"]))
-                left[target] = children[0]
-                pending += [(int(node["left"]), children[0]), (int(node["right"]), children[1])]
+    for _, nodes in trees:
+        roots.append(new_node())
+        pending = [(0, roots[-1])]
+        while pending:
+            source, target = pending.pop()
+            node = nodes[source]
+            if node["is_leaf"]:
+                value[target] = float(node["value"])
+                continue
+            children = new_node(), new_node()
+            threshold = float(floor_float32(node["num_threshold"]))
+            code[target] = codes[int(node["feature_idx"]), threshold]
+            left[target] = children[0]
+            pending += [(int(node["left"]), children[0]), (int(node["right"]), children[1])]
+    depths = [int(nodes["depth"].max()) for _, nodes in trees]
+    lengths = group_depths(depths, groups)
+    walked = [min(length for length in lengths if length >= d) for d in depths]
     return LevelTables(
-        feature=np.asarray(feature, dtype=np.int64),
-        threshold=np.asarray(threshold, dtype=np.float32),
-        left=np.asarray(left, dtype=np.int64),
+        thresholds=thresholds,
+        code=np.asarray(code, dtype=np.int32),
+        left=np.asarray(left, dtype=np.int32),
         value=np.asarray(value, dtype=np.float32),
-        roots=np.asarray(roots, dtype=np.int64),
-        depth=depth,
+        roots=np.asarray(roots, dtype=np.int32),
+        assign=np.eye(len(ensembles), dtype=np.float32)[[e for e, _ in trees]],
+        start=np.asarray([lengths[-1] - w for w in walked], dtype=np.int32),
+        depth=lengths[-1],
         baseline=np.asarray([e.baseline for e in ensembles], dtype=np.float32),
     )
 

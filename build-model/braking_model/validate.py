@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from braking_data.contract import CONDITION_COLUMN, FEATURE_COLUMNS, LABEL_COLUMN
+from braking_data.contract import (
+    CONDITION_COLUMN,
+    EXPECTED_ERROR_TENSOR,
+    FEATURE_COLUMNS,
+    LABEL_COLUMN,
+)
 from braking_data.physics import physics_baseline
 from braking_model.accuracy import accuracy
+from braking_model.expected_error import pipeline_expected_error
 from braking_model.gate import GateThresholds, GateVerdict, evaluate_gate
 from braking_model.invariants import check_invariants
 from braking_model.model_dir import ModelDir, write_json
@@ -56,7 +62,9 @@ def measure(
 
 def _openvino_parity(onnx_path: Path, pipeline, X: np.ndarray) -> dict[str, Any]:
     """`openvino_parity_max_abs`: the graph on OpenVINO, as OVMS runs it, against scikit-learn;
-    when OpenVINO cannot load the graph, `openvino_error` says why (and the check fails)."""
+    when OpenVINO cannot load the graph, `openvino_error` says why (and the check fails).
+    `openvino_expected_error_parity_max_abs` records the second output's parity (no check:
+    the gate judges the brake)."""
     from braking_model import export
 
     try:
@@ -67,7 +75,12 @@ def _openvino_parity(onnx_path: Path, pipeline, X: np.ndarray) -> dict[str, Any]
     def predict(rows: np.ndarray) -> np.ndarray:
         return export.openvino_predict(compiled, rows)
 
-    return {"openvino_parity_max_abs": export.parity_max_abs(pipeline, predict, X)}
+    parity = {"openvino_parity_max_abs": export.parity_max_abs(pipeline, predict, X)}
+    if len(X) and EXPECTED_ERROR_TENSOR in {port.any_name for port in compiled.outputs}:
+        served = export.openvino_predict(compiled, X, output=EXPECTED_ERROR_TENSOR)
+        python = pipeline_expected_error(pipeline, X)
+        parity["openvino_expected_error_parity_max_abs"] = float(np.max(np.abs(served - python)))
+    return parity
 
 
 def check_joblib(files: ModelDir) -> None:

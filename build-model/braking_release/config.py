@@ -1,14 +1,16 @@
 """Settings of the release steps: registering the gated model and deploying it.
 
 `RegistrationConfig` targets the embedded registry (defaults) or OpenShift AI's Model Registry;
-`DeployConfig` the embedded stack's inference server or a KServe InferenceService.
+`DeployConfig` the embedded stack's inference server (`LocalServingTarget`) or a KServe
+InferenceService (`KServeTarget`) reached through the Kubernetes API (`ClusterAccess`).
 """
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import version
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -138,24 +140,24 @@ class RegistrationConfig(BaseSettings):
         return optional_token(self.token_file)
 
 
-class DeployConfig(BaseSettings):
-    """Where and how `deploy_model` serves a model. Env prefix BRAKING_DEPLOY_."""
+class LocalServingTarget(BaseSettings):
+    """The embedded stack's inference server (env prefix `BRAKING_DEPLOY_LOCAL_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="BRAKING_DEPLOY_")
+    model_config = SettingsConfigDict(env_prefix="BRAKING_DEPLOY_LOCAL_")
 
-    target: Literal["local", "kserve"] = Field("local", description="local server or KServe")
-    name: str = Field(MODEL_NAME, description="InferenceService / served model name")
-    timeout_seconds: float = Field(600.0, gt=0, description="wait this long for Ready")
-    poll_seconds: float = Field(2.0, gt=0, description="interval between readiness checks")
-
-    # target=local: the stack's inference server and its model repository.
-    server_url: str | None = Field(None, description="local server URL (default: the stack's)")
+    server_url: str | None = Field(None, description="server URL (default: the stack's)")
     repository: Path | None = Field(None, description="its model repository (default: stack's)")
-    token: str | None = Field(None, description="bearer token of the local server")
+    token: str | None = Field(None, description="bearer token of the server", repr=False)
 
-    # target=kserve: the InferenceService. Its model location comes from the registered
-    # version's ModelArtifact unless given here.
-    namespace: str | None = Field(None, description="namespace (default: in-cluster/kubeconfig)")
+
+class KServeTarget(BaseSettings):
+    """The InferenceService and its runtime (env prefix `BRAKING_DEPLOY_KSERVE_`).
+
+    The model's location comes from the registered version's ModelArtifact unless given here.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BRAKING_DEPLOY_KSERVE_")
+
     runtime: str = Field(
         "kserve-ovms",
         description=f"ServingRuntime: kserve-ovms (OpenShift AI's OVMS template) or "
@@ -187,14 +189,76 @@ class DeployConfig(BaseSettings):
     memory_request: str = "512Mi"
     memory_limit: str = "2Gi"
 
-    # Kubernetes API access (default: in-cluster ServiceAccount, then kubeconfig).
-    kube_api_url: str | None = Field(None, description="API server URL")
-    kube_token: str | None = Field(None, description="bearer token for the API server")
-    kube_ca_bundle: Path | None = Field(None, description="CA bundle of the API server")
-    kubeconfig: Path | None = Field(None, description="kubeconfig file (default ~/.kube/config)")
-    kube_context: str | None = Field(None, description="kubeconfig context")
+    @property
+    def applies_runtime(self) -> bool:
+        """Whether the deploy step applies the ServingRuntime: asked to, or the project's own
+        (no OpenShift AI template makes it)."""
+        return self.create_runtime or self.runtime == BRAKING_RUNTIME
+
+
+class ClusterAccess(BaseSettings):
+    """The Kubernetes API and namespace (env prefix `BRAKING_DEPLOY_KUBE_`).
+
+    Unset, the pod's service account is used, then the kubeconfig, as `oc`/`kubectl` do.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BRAKING_DEPLOY_KUBE_")
+
+    api_url: str | None = Field(None, description="API server URL")
+    token: str | None = Field(None, description="bearer token for the API server", repr=False)
+    ca_bundle: Path | None = Field(None, description="CA bundle of the API server")
+    config_file: Path | None = Field(None, description="kubeconfig (default: $KUBECONFIG)")
+    context: str | None = Field(None, description="kubeconfig context")
+    namespace: str | None = Field(None, description="namespace (default: in-cluster/kubeconfig)")
+
+
+# Variables of the single DeployConfig before it was split, and their names now.
+_MOVED = {
+    "SERVER_URL": "LOCAL_SERVER_URL",
+    "REPOSITORY": "LOCAL_REPOSITORY",
+    "TOKEN": "LOCAL_TOKEN",
+    "KUBECONFIG": "KUBE_CONFIG_FILE",
+    "NAMESPACE": "KUBE_NAMESPACE",
+} | {name.upper(): f"KSERVE_{name.upper()}" for name in KServeTarget.model_fields}
+RENAMED_VARIABLES = {
+    f"BRAKING_DEPLOY_{old}": f"BRAKING_DEPLOY_{new}" for old, new in _MOVED.items()
+}
+
+
+class DeployConfig(BaseSettings):
+    """Where and how `deploy_model` serves a model (env prefix `BRAKING_DEPLOY_`).
+
+    `target` picks `local` (the embedded stack's server, `BRAKING_DEPLOY_LOCAL_*`) or `kserve`
+    (an InferenceService, `BRAKING_DEPLOY_KSERVE_*`, reached through `BRAKING_DEPLOY_KUBE_*`).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BRAKING_DEPLOY_")
+
+    target: Literal["local", "kserve"] = Field("local", description="local server or KServe")
+    name: str = Field(MODEL_NAME, description="InferenceService / served model name")
+    timeout_seconds: float = Field(600.0, gt=0, description="wait this long for Ready")
+    poll_seconds: float = Field(2.0, gt=0, description="interval between readiness checks")
+    local: LocalServingTarget = Field(
+        default_factory=LocalServingTarget, description="target=local: the inference server."
+    )
+    kserve: KServeTarget = Field(
+        default_factory=KServeTarget, description="target=kserve: the InferenceService."
+    )
+    kube: ClusterAccess = Field(
+        default_factory=ClusterAccess, description="target=kserve: the Kubernetes API."
+    )
 
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
         return check_model_name(name)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_variables(cls, values: Any) -> Any:
+        """A variable of the old single prefix would be ignored silently: name its new name."""
+        stale = sorted(old for old in RENAMED_VARIABLES if old in os.environ)
+        if stale:
+            renames = ", ".join(f"{old} -> {RENAMED_VARIABLES[old]}" for old in stale)
+            raise ValueError(f"renamed deploy settings, set the new names: {renames}")
+        return values

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from braking_model.model_dir import ONNX_FILE, ModelDir
-from braking_release.config import BRAKING_RUNTIME, DeployConfig
+from braking_release.config import DeployConfig, S3Connection
 from braking_release.kube import (
     KubeApiError,
     KubeClient,
@@ -84,14 +84,13 @@ def _wait(check, timeout: float, poll: float, describe_failure) -> object:
         time.sleep(poll)
 
 
-def _registered_model_file(registered: RegisteredModelVersion, folder: Path) -> Path:
+def _registered_model_file(storage_path: str, folder: Path) -> Path:
     """The registered version's model.onnx, fetched from the data connection (AWS_* env)."""
-    from braking_release.config import S3Connection
     from braking_release.storage import ModelStorage, StorageError
 
     try:
         storage = ModelStorage(S3Connection())
-        return storage.download_model(registered.storage_path, folder / ONNX_FILE)
+        return storage.download_model(storage_path, folder / ONNX_FILE)
     except StorageError as error:
         raise DeployError(str(error)) from None
 
@@ -100,28 +99,30 @@ def _deploy_local(
     model_dir: Path, config: DeployConfig, registered: RegisteredModelVersion | None
 ) -> Deployment:
     stack = StackConfig()
-    server_url = (config.server_url or stack.serving_url).rstrip("/")
-    repository = config.repository or stack.model_repository
+    server_url = (config.local.server_url or stack.serving_url).rstrip("/")
+    repository = config.local.repository or stack.model_repository
     # The registry assigns versions ("3", "v3"); without one the repository takes the next.
     numbered = re.search(r"\d+$", str(getattr(registered, "version_name", "") or ""))
     wanted = int(numbered.group()) if numbered else None
     with tempfile.TemporaryDirectory() as scratch:
-        if getattr(registered, "storage_path", None):  # serve what the registry points at
-            model_file = _registered_model_file(registered, Path(scratch))
+        storage_path = getattr(registered, "storage_path", None)
+        if storage_path:  # serve what the registry points at
+            model_file = _registered_model_file(storage_path, Path(scratch))
         else:
             try:
                 model_file = ModelDir(model_dir).require_onnx()
             except FileNotFoundError as error:
                 raise DeployError(str(error)) from None
         version = add_to_repository(repository, config.name, model_file, wanted)
-    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
+    token = config.local.token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=server_url, headers=headers, timeout=30) as http:
         try:
             response = http.post(f"/v2/repository/models/{config.name}/load")
         except httpx.TransportError as error:
             raise DeployError(
                 f"no inference server answers at {server_url} ({error}); start the embedded "
-                "stack with `braking stack up` or set BRAKING_DEPLOY_SERVER_URL"
+                "stack with `braking stack up` or set BRAKING_DEPLOY_LOCAL_SERVER_URL"
             ) from None
         if response.status_code != 200:
             raise DeployError(f"loading {config.name!r} failed: {response.text}")
@@ -177,17 +178,18 @@ def _ready_status(isvc: dict, generation: int | None) -> dict | None:
 
 
 def _deploy_kserve(config: DeployConfig, registered: RegisteredModelVersion | None) -> Deployment:
-    connection = connect(config)
+    connection = connect(config.kube)
     namespace = connection.namespace
     kube = KubeClient(connection)
     try:
-        manifest = inference_service(config, namespace, registered=registered)
+        manifest = inference_service(
+            config.kserve, namespace, name=config.name, registered=registered
+        )
     except ValueError as error:
         raise DeployError(str(error)) from None
     try:
-        # No OpenShift AI template makes the project's own runtime: the step applies it.
-        if config.create_runtime or config.runtime == BRAKING_RUNTIME:
-            kube.apply(serving_runtime(config, namespace), "servingruntimes")
+        if config.kserve.applies_runtime:
+            kube.apply(serving_runtime(config.kserve, namespace), "servingruntimes")
         isvc = kube.apply(manifest, "inferenceservices")
         generation = isvc.get("metadata", {}).get("generation")
         status = kube.wait_for(
@@ -220,8 +222,8 @@ def _internal_url(config: DeployConfig, namespace: str, status: dict) -> str:
     A RawDeployment's predictor Service is headless on OpenShift AI (no port mapping): callers
     go to the pod on the runtime's own container port (OVMS REST 8888, braking-serving 8080).
     """
-    if config.deployment_mode == "RawDeployment":
+    if config.kserve.deployment_mode == "RawDeployment":
         host = f"{config.name}-predictor.{namespace}.svc.cluster.local"
-        return f"http://{host}:{runtime_port(config)}"
+        return f"http://{host}:{runtime_port(config.kserve)}"
     address = (status.get("address") or {}).get("url")
     return (address or f"http://{config.name}-predictor.{namespace}.svc.cluster.local").rstrip("/")

@@ -1,40 +1,27 @@
-"""`braking deploy model|manifests`: the deployment commands (flags over BRAKING_DEPLOY_* env)."""
+"""`braking deploy model|manifests`: the deployment commands (flags over BRAKING_DEPLOY_* env).
+
+The flags fill the settings objects they belong to: `DeployConfig` (target, name, timeout),
+`KServeTarget` (runtime, storage, mode, auth) and `ClusterAccess` (namespace).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from braking_common.cli_flags import given
+from braking_common.cli_flags import given, shared_options
+
+if TYPE_CHECKING:
+    from braking_release.config import KServeTarget
 
 deploy_app = typer.Typer(help="Deploy the model: local server or KServe; write the manifests.")
 
 
 Target = Annotated[str | None, typer.Option(help="local | kserve.")]
 Name = Annotated[str | None, typer.Option(help="InferenceService / model name.")]
-Namespace = Annotated[
-    str | None, typer.Option(help="Namespace (otherwise in-cluster or kubeconfig namespace).")
-]
-Runtime = Annotated[
-    str | None, typer.Option(help="ServingRuntime: kserve-ovms or braking-serving.")
-]
-StorageKey = Annotated[
-    str | None, typer.Option(help="Data connection (Secret); default: the registered version's.")
-]
-StoragePath = Annotated[
-    str | None, typer.Option(help="Folder holding 1/model.onnx; default: the registered one.")
-]
-StorageUri = Annotated[str | None, typer.Option(help="Model URI instead of a data connection.")]
-Mode = Annotated[str | None, typer.Option(help="RawDeployment | Serverless.")]
-Auth = Annotated[
-    bool | None, typer.Option("--enable-auth/--no-auth", help="Require a bearer token.")
-]
-WithRuntime = Annotated[
-    bool | None, typer.Option("--create-runtime/--no-runtime", help="Also apply the runtime.")
-]
 ModelId = Annotated[
     str | None, typer.Option(help="Registry registered-model id, recorded as a label.")
 ]
@@ -62,21 +49,51 @@ def _registered(
     )
 
 
+def kserve_options(
+    runtime: Annotated[
+        str | None, typer.Option(help="ServingRuntime: kserve-ovms or braking-serving.")
+    ] = None,
+    create_runtime: Annotated[
+        bool | None,
+        typer.Option("--create-runtime/--no-runtime", help="Also apply the runtime."),
+    ] = None,
+    storage_key: Annotated[
+        str | None,
+        typer.Option(help="Data connection (Secret); default: the registered version's."),
+    ] = None,
+    storage_path: Annotated[
+        str | None,
+        typer.Option(help="Folder holding 1/model.onnx; default: the registered one."),
+    ] = None,
+    storage_uri: Annotated[
+        str | None, typer.Option(help="Model URI instead of a data connection.")
+    ] = None,
+    deployment_mode: Annotated[str | None, typer.Option(help="RawDeployment | Serverless.")] = None,
+    enable_auth: Annotated[
+        bool | None, typer.Option("--enable-auth/--no-auth", help="Require a bearer token.")
+    ] = None,
+) -> None:
+    """The `KServeTarget` flags of both commands, declared once (see `shared_options`)."""
+
+
+def _kserve_target(flags: dict[str, Any]) -> KServeTarget:
+    """The KServe settings: the flags given, over BRAKING_DEPLOY_KSERVE_* and the defaults."""
+    from braking_release.config import KServeTarget
+
+    return KServeTarget(**given(**flags))
+
+
 @deploy_app.command("model")
+@shared_options(kserve_options)
 def deploy_model_command(
     model_dir: Annotated[
         Path, typer.Option(help="Folder written by `braking train` (holds model.onnx).")
     ],
     target: Target = None,
     name: Name = None,
-    namespace: Namespace = None,
-    runtime: Runtime = None,
-    create_runtime: WithRuntime = None,
-    storage_key: StorageKey = None,
-    storage_path: StoragePath = None,
-    storage_uri: StorageUri = None,
-    deployment_mode: Mode = None,
-    enable_auth: Auth = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="Namespace (otherwise in-cluster or kubeconfig namespace).")
+    ] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds to wait for Ready.")] = None,
     registered_model_id: ModelId = None,
     model_version_id: VersionId = None,
@@ -90,22 +107,23 @@ def deploy_model_command(
             "its ids, and the model location its ModelArtifact records."
         ),
     ] = None,
+    **kserve_flags: Any,
 ) -> None:
     """Deploy the model and wait until it answers; prints the model URL."""
     from pydantic import ValidationError
 
-    from braking_release.deploy import DeployConfig, DeployError, deploy_model
+    from braking_release.config import ClusterAccess, DeployConfig
+    from braking_release.deploy import DeployError, deploy_model
     from braking_release.kube import KubeConfigError
     from braking_release.register import RegistrationConfig, RegistrationError
     from braking_release.serving_records import record_deployment
 
     try:
-        config = DeployConfig(**given(
-            target=target, name=name, namespace=namespace, runtime=runtime,
-            create_runtime=create_runtime, storage_key=storage_key, storage_path=storage_path,
-            storage_uri=storage_uri, deployment_mode=deployment_mode, enable_auth=enable_auth,
-            timeout_seconds=timeout,
-        ))  # fmt: skip
+        config = DeployConfig(
+            **given(target=target, name=name, timeout_seconds=timeout),
+            kserve=_kserve_target(kserve_flags),
+            kube=ClusterAccess(**given(namespace=namespace)),
+        )
         registered = _registered(
             registered_version, registered_model_id, model_version_id, version_name
         )
@@ -121,44 +139,38 @@ def deploy_model_command(
 
 
 @deploy_app.command("manifests")
+@shared_options(kserve_options)
 def manifests_command(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="Folder to write YAML to.")
     ],
     namespace: Annotated[str, typer.Option(help="Namespace of the resources.")],
     name: Name = None,
-    runtime: Runtime = None,
-    create_runtime: WithRuntime = None,
-    storage_key: StorageKey = None,
-    storage_path: StoragePath = None,
-    storage_uri: StorageUri = None,
-    deployment_mode: Mode = None,
-    enable_auth: Auth = None,
     registered_model_id: ModelId = None,
     model_version_id: VersionId = None,
+    **kserve_flags: Any,
 ) -> None:
     """Write the InferenceService (and ServingRuntime) YAML for `oc apply -f`."""
     import yaml
     from pydantic import ValidationError
 
-    from braking_release.config import BRAKING_RUNTIME, DeployConfig
+    from braking_release.config import DeployConfig
     from braking_release.manifests import inference_service, serving_runtime
 
     try:
-        config = DeployConfig(**given(
-            target="kserve", name=name, runtime=runtime, create_runtime=create_runtime,
-            storage_key=storage_key, storage_path=storage_path, storage_uri=storage_uri,
-            deployment_mode=deployment_mode, enable_auth=enable_auth,
-        ))  # fmt: skip
+        kserve = _kserve_target(kserve_flags)
+        config = DeployConfig(**given(target="kserve", name=name), kserve=kserve)
         registered = _registered(None, registered_model_id, model_version_id, None)
         documents = {
-            "inference-service.yaml": inference_service(config, namespace, registered=registered)
+            "inference-service.yaml": inference_service(
+                kserve, namespace, name=config.name, registered=registered
+            )
         }
     except (ValidationError, ValueError) as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
-    if config.create_runtime or config.runtime == BRAKING_RUNTIME:
-        documents["serving-runtime.yaml"] = serving_runtime(config, namespace)
+    if kserve.applies_runtime:
+        documents["serving-runtime.yaml"] = serving_runtime(kserve, namespace)
     output_dir.mkdir(parents=True, exist_ok=True)
     for file_name, manifest in documents.items():
         (output_dir / file_name).write_text(yaml.safe_dump(manifest, sort_keys=False))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from braking_common.credentials import SERVICE_ACCOUNT_DIR
-from braking_release.config import DeployConfig
+from braking_release.config import ClusterAccess
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -65,28 +65,28 @@ class KubeConnection:
     namespace: str
 
 
-def _explicit(config: DeployConfig) -> KubeConnection:
+def _explicit(api_url: str, access: ClusterAccess) -> KubeConnection:
     from kubernetes import client
 
     configuration = client.Configuration()
-    configuration.host = config.kube_api_url.rstrip("/")
-    if config.kube_token:
-        configuration.api_key = {"authorization": f"Bearer {config.kube_token}"}
-    if config.kube_ca_bundle:
-        configuration.ssl_ca_cert = str(config.kube_ca_bundle)
-    return KubeConnection(client.ApiClient(configuration), config.namespace or "default")
+    configuration.host = api_url.rstrip("/")
+    if access.token:
+        configuration.api_key = {"authorization": f"Bearer {access.token}"}
+    if access.ca_bundle:
+        configuration.ssl_ca_cert = str(access.ca_bundle)
+    return KubeConnection(client.ApiClient(configuration), access.namespace or "default")
 
 
-def _in_cluster(config: DeployConfig, account_dir: Path) -> KubeConnection:
+def _in_cluster(access: ClusterAccess, account_dir: Path) -> KubeConnection:
     from kubernetes import client
     from kubernetes.config.incluster_config import InClusterConfigLoader
 
     configuration = client.Configuration()
     loader = InClusterConfigLoader(str(account_dir / "token"), str(account_dir / "ca.crt"))
     loader.load_and_set(configuration)  # re-reads the projected token as it rotates
-    if config.kube_token:
-        configuration.api_key = {"authorization": f"Bearer {config.kube_token}"}
-    namespace = config.namespace or (account_dir / "namespace").read_text().strip()
+    if access.token:
+        configuration.api_key = {"authorization": f"Bearer {access.token}"}
+    namespace = access.namespace or (account_dir / "namespace").read_text().strip()
     return KubeConnection(client.ApiClient(configuration), namespace)
 
 
@@ -108,13 +108,13 @@ def _logged_errors() -> Iterator[list[str]]:
         root.removeHandler(handler)
 
 
-def _from_kubeconfig(config: DeployConfig) -> KubeConnection:
+def _from_kubeconfig(access: ClusterAccess) -> KubeConnection:
     from kubernetes import client
     from kubernetes import config as kube_config
     from kubernetes.config.config_exception import ConfigException
 
     # The client reads $KUBECONFIG once at import; resolve it now (several paths allowed).
-    paths = str(config.kubeconfig or os.environ.get("KUBECONFIG", "~/.kube/config"))
+    paths = str(access.config_file or os.environ.get("KUBECONFIG", "~/.kube/config"))
     if not any(Path(p).expanduser().is_file() for p in paths.split(os.pathsep) if p):
         raise KubeConfigError(
             f"no Kubernetes credentials: not in a pod, no kubeconfig at {paths}; "
@@ -122,7 +122,7 @@ def _from_kubeconfig(config: DeployConfig) -> KubeConnection:
         )
     try:
         contexts, active = kube_config.list_kube_config_contexts(paths)
-        wanted = config.kube_context or active["name"]
+        wanted = access.context or active["name"]
         context = next((c for c in contexts if c["name"] == wanted), None)
         if context is None:
             raise KubeConfigError(f"context {wanted!r} not found in {paths}")
@@ -135,19 +135,19 @@ def _from_kubeconfig(config: DeployConfig) -> KubeConnection:
         raise KubeConfigError(f"kubeconfig {paths}: {error}") from None
     if errors:
         raise KubeConfigError(f"kubeconfig {paths}, context {wanted!r}: {errors[-1]}")
-    if config.kube_token:
-        configuration.api_key = {"authorization": f"Bearer {config.kube_token}"}
-    namespace = config.namespace or context["context"].get("namespace") or "default"
+    if access.token:
+        configuration.api_key = {"authorization": f"Bearer {access.token}"}
+    namespace = access.namespace or context["context"].get("namespace") or "default"
     return KubeConnection(client.ApiClient(configuration), namespace)
 
 
-def connect(config: DeployConfig, account_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConnection:
+def connect(access: ClusterAccess, account_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConnection:
     """Resolve the API server and credentials from the settings, the pod, or kubeconfig."""
-    if config.kube_api_url:
-        return _explicit(config)
+    if access.api_url:
+        return _explicit(access.api_url, access)
     if os.environ.get("KUBERNETES_SERVICE_HOST") and (account_dir / "token").is_file():
-        return _in_cluster(config, account_dir)
-    return _from_kubeconfig(config)
+        return _in_cluster(access, account_dir)
+    return _from_kubeconfig(access)
 
 
 def _api_error(error: Exception) -> KubeApiError:

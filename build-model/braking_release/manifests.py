@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from braking_data.contract import OPENVINO_CONFIG
-from braking_release.config import BRAKING_RUNTIME, DeployConfig
+from braking_data.contract import MODEL_NAME, OPENVINO_CONFIG
+from braking_release.config import BRAKING_RUNTIME, KServeTarget
 
 ISVC_API_VERSION = "serving.kserve.io/v1beta1"
 RUNTIME_API_VERSION = "serving.kserve.io/v1alpha1"
@@ -33,26 +33,41 @@ MODEL_VERSION_LABEL = "modelregistry.opendatahub.io/model-version-id"
 class RegisteredLocation(Protocol):
     """What the InferenceService reads from a registered version (RegisteredModelVersion)."""
 
-    registered_model_id: str | None
-    model_version_id: str | None
-    uri: str | None
-    storage_key: str | None
-    storage_path: str | None
+    # Read-only properties, so that a version whose ids are always set fits too.
+    @property
+    def registered_model_id(self) -> str | None:
+        """Id of the RegisteredModel, recorded as a label."""
+
+    @property
+    def model_version_id(self) -> str | None:
+        """Id of the ModelVersion, recorded as a label."""
+
+    @property
+    def uri(self) -> str | None:
+        """The ModelArtifact's URI (`s3://...` when uploaded)."""
+
+    @property
+    def storage_key(self) -> str | None:
+        """Data connection (Secret) holding the model."""
+
+    @property
+    def storage_path(self) -> str | None:
+        """Folder in the bucket holding `1/model.onnx`."""
 
 
-def runtime_port(config: DeployConfig) -> int:
+def runtime_port(target: KServeTarget) -> int:
     """The REST port of the selected runtime's container (what a headless Service exposes)."""
-    return BRAKING_SERVER_PORT if config.runtime == BRAKING_RUNTIME else OVMS_REST_PORT
+    return BRAKING_SERVER_PORT if target.runtime == BRAKING_RUNTIME else OVMS_REST_PORT
 
 
-def _location(config: DeployConfig, registered: RegisteredLocation | None) -> dict:
+def _location(target: KServeTarget, registered: RegisteredLocation | None) -> dict:
     """Explicit settings first, else what the registry recorded on the version's artifact."""
-    if config.storage_uri and (config.storage_key or config.storage_path):
+    if target.storage_uri and (target.storage_key or target.storage_path):
         raise ValueError(
             "give either storage_uri or storage_key + storage_path (a data connection), not both"
         )
-    if config.storage_uri or config.storage_key or config.storage_path:
-        return {"key": config.storage_key, "path": config.storage_path, "uri": config.storage_uri}
+    if target.storage_uri or target.storage_key or target.storage_path:
+        return {"key": target.storage_key, "path": target.storage_path, "uri": target.storage_uri}
     key, path = (getattr(registered, name, None) for name in ("storage_key", "storage_path"))
     uri = getattr(registered, "uri", None) or ""
     if key and path:
@@ -67,8 +82,8 @@ def _location(config: DeployConfig, registered: RegisteredLocation | None) -> di
     )
 
 
-def _storage(config: DeployConfig, registered: RegisteredLocation | None) -> dict:
-    location = _location(config, registered)
+def _storage(target: KServeTarget, registered: RegisteredLocation | None) -> dict:
+    location = _location(target, registered)
     if location["uri"]:
         return {"storageUri": location["uri"]}
     if not (location["key"] and location["path"]):
@@ -87,62 +102,60 @@ def _storage(config: DeployConfig, registered: RegisteredLocation | None) -> dic
 
 
 def inference_service(
-    config: DeployConfig,
+    target: KServeTarget,
     namespace: str,
     *,
+    name: str = MODEL_NAME,
     registered: RegisteredLocation | None = None,
     display_name: str | None = None,
 ) -> dict:
     """The InferenceService serving the ONNX model on the configured runtime.
 
     The model's location is the registered version's (`storage_key` + `storage_path`, else
-    its `s3://` URI) unless the config names one.
+    its `s3://` URI) unless the target names one.
     """
     annotations = {
-        "openshift.io/display-name": display_name or config.name,
-        "serving.kserve.io/deploymentMode": config.deployment_mode,
+        "openshift.io/display-name": display_name or name,
+        "serving.kserve.io/deploymentMode": target.deployment_mode,
     }
-    if config.deployment_mode == "Serverless":
+    if target.deployment_mode == "Serverless":
         annotations |= {
             "serving.knative.openshift.io/enablePassthrough": "true",
             "sidecar.istio.io/inject": "true",
             "sidecar.istio.io/rewriteAppHTTPProbers": "true",
         }
-    if config.enable_auth:
+    if target.enable_auth:
         annotations["security.opendatahub.io/enable-auth"] = "true"
     labels = {"opendatahub.io/dashboard": "true", "app.kubernetes.io/part-of": "braking-distance"}
     registered_model_id = getattr(registered, "registered_model_id", None)
     model_version_id = getattr(registered, "model_version_id", None)
     if registered_model_id:
         labels[REGISTERED_MODEL_LABEL] = registered_model_id
-        labels[REGISTRY_LABEL] = config.registry_name
+        labels[REGISTRY_LABEL] = target.registry_name
     if model_version_id:
         labels[MODEL_VERSION_LABEL] = model_version_id
-    if config.expose:
-        if config.deployment_mode == "RawDeployment":
+    if target.expose:
+        if target.deployment_mode == "RawDeployment":
             labels["networking.kserve.io/visibility"] = "exposed"
-    elif config.deployment_mode == "Serverless":
+    elif target.deployment_mode == "Serverless":
         labels["networking.knative.dev/visibility"] = "cluster-local"
     model = {
         "modelFormat": {"name": "onnx", "version": "1"},
-        "runtime": config.runtime,
-        **_storage(config, registered),
-        "resources": {
-            "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
-            "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
-        },
+        "runtime": target.runtime,
+        **_storage(target, registered),
+        "resources": _resources(target),
     }
     predictor: dict[str, Any] = {
-        "minReplicas": config.min_replicas,
-        "maxReplicas": config.max_replicas,
+        "minReplicas": target.min_replicas,
+        "maxReplicas": target.max_replicas,
     }
-    if config.logger_url:  # KServe sends each request/response as CloudEvents (monitoring)
-        predictor["logger"] = {"mode": config.logger_mode, "url": config.logger_url}
+    if target.logger_url:  # KServe sends each request/response as CloudEvents (monitoring)
+        predictor["logger"] = {"mode": target.logger_mode, "url": target.logger_url}
     return {
         "apiVersion": ISVC_API_VERSION,
         "kind": "InferenceService",
         "metadata": {
-            "name": config.name,
+            "name": name,
             "namespace": namespace,
             "labels": labels,
             "annotations": annotations,
@@ -151,15 +164,15 @@ def inference_service(
     }
 
 
-def _resources(config: DeployConfig) -> dict:
+def _resources(target: KServeTarget) -> dict:
     return {
-        "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
-        "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
+        "requests": {"cpu": target.cpu_request, "memory": target.memory_request},
+        "limits": {"cpu": target.cpu_limit, "memory": target.memory_limit},
     }
 
 
 def _runtime(
-    config: DeployConfig,
+    target: KServeTarget,
     namespace: str,
     *,
     display_name: str,
@@ -171,7 +184,7 @@ def _runtime(
     port = container["ports"][0]["containerPort"]
     container |= {
         "name": "kserve-container",
-        "resources": _resources(config),
+        "resources": _resources(target),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "runAsNonRoot": True,
@@ -184,12 +197,12 @@ def _runtime(
         "apiVersion": RUNTIME_API_VERSION,
         "kind": "ServingRuntime",
         "metadata": {
-            "name": config.runtime,
+            "name": target.runtime,
             "namespace": namespace,
             "labels": {"opendatahub.io/dashboard": "true"},
             "annotations": {
                 "openshift.io/display-name": display_name,
-                "opendatahub.io/template-name": config.runtime,
+                "opendatahub.io/template-name": target.runtime,
                 "opendatahub.io/template-display-name": display_name,
                 "opendatahub.io/apiProtocol": "REST",
             },
@@ -205,14 +218,14 @@ def _runtime(
     }
 
 
-def serving_runtime(config: DeployConfig, namespace: str) -> dict:
-    """The ServingRuntime `config.runtime` names: the project's own server, or OVMS."""
-    if config.runtime == BRAKING_RUNTIME:
-        return braking_runtime(config, namespace)
-    return ovms_runtime(config, namespace)
+def serving_runtime(target: KServeTarget, namespace: str) -> dict:
+    """The ServingRuntime `target.runtime` names: the project's own server, or OVMS."""
+    if target.runtime == BRAKING_RUNTIME:
+        return braking_runtime(target, namespace)
+    return ovms_runtime(target, namespace)
 
 
-def ovms_runtime(config: DeployConfig, namespace: str) -> dict:
+def ovms_runtime(target: KServeTarget, namespace: str) -> dict:
     """An OpenVINO Model Server runtime like OpenShift AI's `kserve-ovms` template makes.
 
     For clusters without that template (plain KServe); on OpenShift AI prefer
@@ -220,7 +233,7 @@ def ovms_runtime(config: DeployConfig, namespace: str) -> dict:
     infers in bf16 on CPUs that have it unless told f32, which would move tree splits.
     """
     container = {
-        "image": config.runtime_image,
+        "image": target.runtime_image,
         "args": [
             "--model_name={{.Name}}",
             "--port=8001",
@@ -240,7 +253,7 @@ def ovms_runtime(config: DeployConfig, namespace: str) -> dict:
         {"name": "openvino_ir", "version": "opset13", "autoSelect": True},
     ]
     return _runtime(
-        config,
+        target,
         namespace,
         display_name="OpenVINO Model Server",
         protocols=["v2", "grpc-v2"],
@@ -249,7 +262,7 @@ def ovms_runtime(config: DeployConfig, namespace: str) -> dict:
     )
 
 
-def braking_runtime(config: DeployConfig, namespace: str) -> dict:
+def braking_runtime(target: KServeTarget, namespace: str) -> dict:
     """The project's own V2 server (onnxruntime) on the pipeline image, as a ServingRuntime.
 
     It serves `/mnt/models` as the storage-initializer leaves it (`1/model.onnx`) under the
@@ -257,7 +270,7 @@ def braking_runtime(config: DeployConfig, namespace: str) -> dict:
     stay the same wherever the server runs.
     """
     container = {
-        "image": config.server_image,
+        "image": target.server_image,
         "command": ["python", "-m", "braking_serving"],
         "args": braking_runtime_args(),
         "env": [
@@ -267,7 +280,7 @@ def braking_runtime(config: DeployConfig, namespace: str) -> dict:
         "ports": [{"containerPort": BRAKING_SERVER_PORT, "protocol": "TCP"}],
     }
     return _runtime(
-        config,
+        target,
         namespace,
         display_name="braking-distance V2 server (onnxruntime)",
         protocols=["v2"],

@@ -19,6 +19,7 @@ in the query where parsing stopped, so a client can point at it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_QUERY_LENGTH = 4096
@@ -131,17 +132,18 @@ class _Parser:
         return node
 
     def or_expr(self, depth: int) -> Node:
-        node = self.and_expr(depth)
-        while self.current.keyword == "OR":
-            self.take()
-            node = Logical("OR", node, self.and_expr(depth))
-        return node
+        return self.chain("OR", self.and_expr, depth)
 
     def and_expr(self, depth: int) -> Node:
-        node = self.term(depth)
-        while self.current.keyword == "AND":
+        return self.chain("AND", self.term, depth)
+
+    def chain(self, keyword: str, operand: Callable[[int], Node], depth: int) -> Node:
+        """`operand (keyword operand)*`, grouped from the left; AND binds tighter than OR
+        because `or_expr` chains `and_expr`s."""
+        node = operand(depth)
+        while self.current.keyword == keyword:
             self.take()
-            node = Logical("AND", node, self.term(depth))
+            node = Logical(keyword, node, operand(depth))
         return node
 
     def term(self, depth: int) -> Node:

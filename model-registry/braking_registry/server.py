@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from braking_common.credentials import bearer_matches
 from braking_registry.limits import BodyTooLarge
@@ -116,7 +116,9 @@ def create_app(
         finally:
             service.store.close()
 
-    routes = [Mount(prefix, routes=api_routes(_endpoint)) for prefix in API_PREFIXES]
+    routes: list[BaseRoute] = [
+        Mount(prefix, routes=api_routes(_endpoint)) for prefix in API_PREFIXES
+    ]
     routes.append(Route("/readyz/health", _health, methods=["GET"]))
     app = Starlette(
         routes=routes,

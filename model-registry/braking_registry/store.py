@@ -191,6 +191,7 @@ class RegistryStore:
                     (kind, type_, name, external_id, parent_id, now, now, json.dumps(body)),
                 )
                 new_id = cursor.lastrowid
+                assert new_id is not None  # sqlite3 sets it after every INSERT
                 self._index(db, new_id, kind, type_, body)
         except sqlite3.IntegrityError as error:
             raise Conflict(self._conflict_message(kind, type_, name, external_id)) from error
@@ -286,8 +287,9 @@ class RegistryStore:
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Row:
-        *scalars, body = row
-        return Row(*scalars, json.loads(body))
+        id_, kind, type_, name, external_id, parent_id, created, updated, body = row
+        body = json.loads(body)
+        return Row(id_, kind, type_, name, external_id, parent_id, created, updated, body)
 
     def count(self, kind: str) -> int:
         """How many resources of a kind are stored."""

@@ -52,6 +52,6 @@ def _drop_newer_versions(deploy: DeployConfig, version: int) -> None:
     from braking_serving.repository import model_versions
     from braking_stack.config import StackConfig
 
-    root = (deploy.repository or StackConfig().model_repository) / deploy.name
+    root = (deploy.local.repository or StackConfig().model_repository) / deploy.name
     for newer in (v for v in model_versions(root) if v > version):
         shutil.rmtree(root / str(newer))

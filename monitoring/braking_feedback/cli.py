@@ -6,27 +6,24 @@ runs), `manifests` (cluster wiring) and `rollback` (serve the previous champion 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from braking_common.cli_errors import RUN_ERROR, fail
+from braking_common.cli_flags import given
 from braking_monitoring.cli import add_commands
 
 monitor_app = typer.Typer(help="Monitoring and feedback: collector, drift report, retraining loop.")
 add_commands(monitor_app)
 
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, Any]] = {
     "ice": {"condition_shares": {"ice": 0.3}},
     "speed": {"speed_shift_kmh": 15.0},
     "boxes": {"box_scale": 0.9},
     "stuck-friction": {"friction_stuck": 0.8},
     "none": {},
 }
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
 
 
 @monitor_app.command("loop")
@@ -48,7 +45,7 @@ def loop_command(
     from braking_stack.config import StackConfig
 
     if drift not in SCENARIOS:
-        _fail(f"--drift {drift!r}: expected one of {', '.join(SCENARIOS)}", 2)
+        raise fail(f"--drift {drift!r}: expected one of {', '.join(SCENARIOS)}")
     try:
         run_loop(
             StackConfig(),
@@ -59,7 +56,7 @@ def loop_command(
             search_space=search_space,
         )
     except (OSError, RuntimeError, TimeoutError) as error:
-        _fail(str(error))
+        raise fail(str(error), RUN_ERROR) from None
 
 
 @monitor_app.command("trigger")
@@ -76,10 +73,9 @@ def trigger_command(
     from braking_feedback.starters import pipeline_starter
     from braking_feedback.trigger import RetrainTrigger, TriggerConfig, webhook_app
 
-    given = {k: v for k, v in {"host": host, "port": port, "target": target}.items() if v}
-    config = TriggerConfig(**given)
+    config = TriggerConfig(**given(host=host, port=port, target=target))
     if config.target not in ("kfp-local", "dspa"):
-        _fail(f"--target {config.target!r}: expected kfp-local or dspa", 2)
+        raise fail(f"--target {config.target!r}: expected kfp-local or dspa")
     trigger = RetrainTrigger(pipeline_starter(config.target), config)
     typer.echo(f"retraining trigger on http://{config.host}:{config.port}/alerts", err=True)
     uvicorn.run(webhook_app(trigger), host=config.host, port=config.port, log_level="warning")
@@ -110,9 +106,13 @@ def rollback_command() -> None:
     from braking_release.config import DeployConfig, RegistrationConfig
 
     try:
-        deployment = rollback(RegistrationConfig(), DeployConfig())
+        settings = RegistrationConfig(), DeployConfig()
+    except ValueError as error:  # pydantic's ValidationError: a bad or renamed variable
+        raise fail(str(error)) from None
+    try:
+        deployment = rollback(*settings)
     except (RollbackError, OSError, RuntimeError) as error:
-        _fail(str(error))
+        raise fail(str(error), RUN_ERROR) from None
     typer.echo(f"serving version {deployment.version} again at {deployment.url}")
 
 

@@ -29,7 +29,7 @@ from braking_feedback.trigger import RetrainTrigger, TriggerConfig
 from braking_model.reference import ReferenceProfile
 from braking_monitoring import champions as champion
 from braking_monitoring.promotion import PromotionDecision, compare_models
-from braking_release.config import DeployConfig, RegistrationConfig
+from braking_release.config import DeployConfig, LocalServingTarget, RegistrationConfig
 from braking_release.deploy import deploy_model
 from braking_release.register import register_model
 from braking_stack.config import StackConfig
@@ -69,7 +69,9 @@ class Loop:
         self.collector = status.services["monitoring"].url
         self.serving = status.serving_url
         self.registration = RegistrationConfig(registry_url=status.registry_url)
-        self.deploy = DeployConfig(server_url=self.serving, repository=status.model_repository)
+        self.deploy = DeployConfig(
+            local=LocalServingTarget(server_url=self.serving, repository=status.model_repository)
+        )
         self.work_dir = work_dir
         self.say = say
         self.window_rows = window_rows
@@ -150,24 +152,24 @@ def run_loop(
 ) -> LoopResult:
     """Run the loop once and say each step; returns what happened."""
     loop = Loop(stack, work_dir, say, window_rows)
-    state = champion.champions(loop.registration)
-    if state.champion is None:
+    serving = champion.champions(loop.registration).champion
+    if serving is None:
         first = train_challenger(work_dir / "champion", Scenario(), seed, rows, 2, search_space)
         # The loop needs a model serving to show drift; the gate's verdict is printed, and
         # every later challenger must pass it to be promoted.
-        state = champion.Champions(loop.release(first.model_dir, allow_failed_gate=True), None)
+        serving = loop.release(first.model_dir, allow_failed_gate=True)
         gate = "passed" if first.gate_passed else f"failed: {'; '.join(first.gate_reasons)}"
         say(f"serve     : no champion yet: trained one on the default world (gate {gate})")
     else:
-        version = registered_version(loop.registration, state.champion)
-        loop.publish_profile(state.champion, Path(version.uri.removeprefix("file://")))
-    result = LoopResult(champion=state.champion)
-    say(f"serve     : champion v{state.champion} serving at {loop.serving}")
+        version = registered_version(loop.registration, serving)
+        loop.publish_profile(serving, Path(version.uri.removeprefix("file://")))
+    result = LoopResult(champion=serving)
+    say(f"serve     : champion v{serving} serving at {loop.serving}")
     loop.serve(Scenario(), window_rows, seed + 1)
-    before = len(loop.wait_for_windows(state.champion, 1)["windows"])
+    before = len(loop.wait_for_windows(serving, 1)["windows"])
     say(f"serve     : {window_rows} rows of normal traffic, window drifted: no")
     traffic = loop.serve(scenario, 2 * window_rows, seed + 2)
-    versioned = loop.wait_for_windows(state.champion, before + 2)
+    versioned = loop.wait_for_windows(serving, before + 2)
     alarm = next(a for a in versioned["alarms"] if a["reason"] == "drift")
     result.alarm = alarm["active"]
     say(f"drift     : {2 * window_rows} rows of {scenario.model_dump(exclude_defaults=True)}")
@@ -188,7 +190,7 @@ def run_loop(
         TriggerConfig(),
         background=False,
     )
-    outcome = trigger.fire(loop.registration.model_name, state.champion, "drift")
+    outcome = trigger.fire(loop.registration.model_name, serving, "drift")
     challenger: Challenger = trigger.results[-1]
     say(f"retrain   : {outcome.action}, fresh data seed {challenger.seed}, world "
         f"{challenger.scenario.model_dump(exclude_defaults=True)}, gate "
@@ -201,10 +203,12 @@ def run_loop(
     )
     result.decision = decision
     evidence = decision.evidence
-    say(f"compare   : RMSE champion {evidence.champion_rmse:.4f} vs challenger "
-        f"{evidence.challenger_rmse:.4f}, upper 95% bound of the difference "
-        f"{evidence.rmse_diff_upper:+.4f}; under-braking {evidence.champion_under_braking:.3f} "
-        f"vs {evidence.challenger_under_braking:.3f}")  # fmt: skip
+    if evidence is not None:
+        say(f"compare   : RMSE champion {evidence.champion_rmse:.4f} vs challenger "
+            f"{evidence.challenger_rmse:.4f}, upper 95% bound of the difference "
+            f"{evidence.rmse_diff_upper:+.4f}; under-braking "
+            f"{evidence.champion_under_braking:.3f} vs "
+            f"{evidence.challenger_under_braking:.3f}")  # fmt: skip
     if challenger.gate_passed:
         registered = register_model(challenger.model_dir, loop.registration)
         result.challenger = registered.version_name

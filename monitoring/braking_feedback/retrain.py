@@ -30,9 +30,9 @@ def train_challenger(
     output_dir: Path,
     scenario: Scenario,
     seed: int,
-    rows: int = 20_000,
-    search_iterations: int = 2,
-    search_space: Path | None = None,
+    rows: int,
+    search_iterations: int,
+    search_space: Path | None,
 ) -> Challenger:
     """Fresh data in the scenario's world -> train -> gate, all in `output_dir`."""
     from braking_data.generate import write_dataset

@@ -136,8 +136,14 @@ class RetrainTrigger:
             self._running.join(timeout)
 
     @staticmethod
-    def _outcome(action, key, message, arguments=None) -> TriggerOutcome:
-        return TriggerOutcome(action, *key, message, arguments or {})
+    def _outcome(
+        action: str,
+        key: tuple[str, str, str],
+        message: str,
+        arguments: dict[str, Any] | None = None,
+    ) -> TriggerOutcome:
+        model, version, reason = key
+        return TriggerOutcome(action, model, version, reason, message, arguments or {})
 
 
 def firing_alarms(payload: dict) -> list[tuple[str, str, str]]:

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 
-from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.contract import (
+    EXPECTED_ERROR_TENSOR,
+    FEATURE_COLUMNS,
+    INPUT_TENSOR,
+    OUTPUT_TENSOR,
+)
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
@@ -84,7 +89,8 @@ def _event(attributes: dict, data: object, where: str) -> InferenceEvent:
 
 @dataclass(frozen=True)
 class InferenceRows:
-    """The rows of one inference: ids, features (n x 7), predictions (n) and its version."""
+    """The rows of one inference: ids, features (n x 7), predictions (n), the model's own
+    expected errors (n, NaN when the response did not carry them) and its version."""
 
     model: str
     version: str
@@ -92,40 +98,74 @@ class InferenceRows:
     features: np.ndarray
     predictions: np.ndarray
     time: float
+    expected_errors: np.ndarray | None = None
+
+    def expected(self) -> np.ndarray:
+        """The expected errors, NaN where the response had none."""
+        if self.expected_errors is None:
+            return np.full(len(self.ids), np.nan)
+        return self.expected_errors
 
 
-def _tensor(tensors: object, name: str, where: str) -> np.ndarray:
+def _tensor(tensors: object, name: str, where: str, fallback: bool = True) -> np.ndarray | None:
+    """The tensor called `name`; when absent and `fallback`, the first one that is not the
+    expected error (a server that names its output otherwise); else None."""
     if not isinstance(tensors, list) or not tensors:
         raise EventError(f"{where}: expected a non-empty list of tensors")
     chosen = next((t for t in tensors if isinstance(t, dict) and t.get("name") == name), None)
-    chosen = chosen or tensors[0]
+    if chosen is None and fallback:
+        chosen = next(
+            (
+                t
+                for t in tensors
+                if not isinstance(t, dict) or t.get("name") != EXPECTED_ERROR_TENSOR
+            ),
+            None,
+        )
+    if chosen is None:
+        return None
     try:
         return np.asarray(chosen["data"], dtype=np.float64).reshape(chosen["shape"])
     except (KeyError, TypeError, ValueError) as error:
-        raise EventError(f"{where}: tensor {chosen.get('name')!r} is malformed ({error})") from None
+        label = chosen.get("name") if isinstance(chosen, dict) else chosen
+        raise EventError(f"{where}: tensor {label!r} is malformed ({error})") from None
 
 
 def rows_of(
     request: dict | None, response: dict | None, event_id: str, model: str
 ) -> InferenceRows:
-    """Rows of a request/response pair (either may be missing: NaN fills its columns)."""
-    features = predictions = None
+    """Rows of a request/response pair (either may be missing, and a response may carry
+    only some outputs: NaN fills the missing columns)."""
+    features: np.ndarray | None = None
+    predictions: np.ndarray | None = None
+    expected: np.ndarray | None = None
     if request is not None:
         features = _tensor(request.get("inputs"), INPUT_TENSOR, "request.inputs")
-        features = features.reshape(-1, len(FEATURE_COLUMNS))
+        if features is not None:
+            features = features.reshape(-1, len(FEATURE_COLUMNS))
     if response is not None:
-        predictions = _tensor(response.get("outputs"), OUTPUT_TENSOR, "response.outputs")
-        predictions = predictions.reshape(-1)
-    count = len(features) if features is not None else len(predictions)
+        outputs = response.get("outputs")
+        predictions = _tensor(outputs, OUTPUT_TENSOR, "response.outputs")
+        expected = _tensor(outputs, EXPECTED_ERROR_TENSOR, "response.outputs", fallback=False)
+        predictions = None if predictions is None else predictions.reshape(-1)
+        expected = None if expected is None else expected.reshape(-1)
+    present = [v for v in (features, predictions, expected) if v is not None]
+    if not present:
+        raise EventError(f"inference {event_id}: neither a request nor a response")
+    count = len(present[0])
     if features is None:
         features = np.full((count, len(FEATURE_COLUMNS)), np.nan)
     if predictions is None:
         predictions = np.full(count, np.nan)
     if len(predictions) != count:
         raise EventError(f"inference {event_id}: {count} input rows but {len(predictions)} outputs")
+    if expected is not None and expected.size != count:
+        raise EventError(
+            f"inference {event_id}: {count} input rows but {expected.size} expected errors"
+        )
     version = str((response or {}).get("model_version") or "unknown")
     ids = [event_id] if count == 1 else [f"{event_id}:{i}" for i in range(count)]
-    return InferenceRows(model, version, ids, features, predictions, time.time())
+    return InferenceRows(model, version, ids, features, predictions, time.time(), expected)
 
 
 class Pairer:

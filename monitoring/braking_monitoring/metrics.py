@@ -11,55 +11,81 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 ALARM_GAUGE = "braking_monitoring_alarm"
+EXPECTED_ERROR_GAUGE = "braking_monitoring_expected_error"
+PHYSICS_GAUGE = "braking_monitoring_physics_disagreement"
+LABELLED_METRICS = ("rmse", "mae", "under_braking_rate", "estimated_mae")
+
+
+VERSION = ("model", "version")
+# attribute: (metric name, help, labels). Gauges hold the last window's values.
+GAUGES = {
+    "kstest": (
+        "trustyai_kstest",
+        "KS statistic of a scheduled request, per column (TrustyAI's gauge).",
+        ("model", "request", "subcategory"),
+    ),
+    "alarm": (
+        ALARM_GAUGE,
+        "1 while an alarm holds (two consecutive bad windows), by reason drift|performance.",
+        (*VERSION, "reason"),
+    ),
+    "window_drifted": (
+        "braking_monitoring_window_drifted",
+        "1 if the last window drifted.",
+        VERSION,
+    ),
+    "psi": (
+        "braking_monitoring_psi",
+        "PSI of the last window over reference deciles.",
+        (*VERSION, "column"),
+    ),
+    "p_adjusted": (
+        "braking_monitoring_ks_p_adjusted",
+        "Bonferroni-corrected KS p-value of the last window.",
+        (*VERSION, "column"),
+    ),
+    "out_of_contract": (
+        "braking_monitoring_out_of_contract_rate",
+        "Share of the last window's rows outside the feature contract.",
+        VERSION,
+    ),
+    # the label-free error signals of each window (docs/adr/0020)
+    "expected_error": (
+        EXPECTED_ERROR_GAUGE,
+        "Estimated MAE of the last window (mean expected_error).",
+        VERSION,
+    ),
+    "physics_disagreement": (
+        PHYSICS_GAUGE,
+        "Mean |served brake - physics estimate| of the last window.",
+        VERSION,
+    ),
+    "labelled": (
+        "braking_monitoring_labelled",
+        "Metrics of the last labelled window (rmse, mae, under_braking_rate, and the "
+        "estimated_mae of the same rows, to compare with mae).",
+        (*VERSION, "metric"),
+    ),
+}
 
 
 class CollectorMetrics:
-    """The collector's gauges and counters, in its own registry."""
+    """The collector's gauges (declared in `GAUGES`) and counters, in its own registry."""
+
+    kstest: Gauge
+    alarm: Gauge
+    window_drifted: Gauge
+    psi: Gauge
+    p_adjusted: Gauge
+    out_of_contract: Gauge
+    expected_error: Gauge
+    physics_disagreement: Gauge
+    labelled: Gauge
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
-        self.kstest = Gauge(
-            "trustyai_kstest",
-            "KS statistic of a scheduled request, per column (TrustyAI's gauge).",
-            ["model", "request", "subcategory"],
-            registry=registry,
-        )
-        self.alarm = Gauge(
-            ALARM_GAUGE,
-            "1 while an alarm holds (two consecutive bad windows), by reason drift|performance.",
-            ["model", "version", "reason"],
-            registry=registry,
-        )
-        self.window_drifted = Gauge(
-            "braking_monitoring_window_drifted",
-            "1 if the last window drifted.",
-            ["model", "version"],
-            registry=registry,
-        )
-        self.psi = Gauge(
-            "braking_monitoring_psi",
-            "PSI of the last window over reference deciles.",
-            ["model", "version", "column"],
-            registry=registry,
-        )
-        self.p_adjusted = Gauge(
-            "braking_monitoring_ks_p_adjusted",
-            "Bonferroni-corrected KS p-value of the last window.",
-            ["model", "version", "column"],
-            registry=registry,
-        )
-        self.out_of_contract = Gauge(
-            "braking_monitoring_out_of_contract_rate",
-            "Share of the last window's rows outside the feature contract.",
-            ["model", "version"],
-            registry=registry,
-        )
-        self.labelled = Gauge(
-            "braking_monitoring_labelled",
-            "Metrics of the last labelled window (rmse, mae, under_braking_rate).",
-            ["model", "version", "metric"],
-            registry=registry,
-        )
+        for attribute, (name, documentation, labels) in GAUGES.items():
+            setattr(self, attribute, Gauge(name, documentation, labels, registry=registry))
         self.inferences = Counter(
             "braking_monitoring_inferences",
             "Inference rows received.",
@@ -79,11 +105,15 @@ class CollectorMetrics:
         for column, stats in verdict["columns"].items():
             self.psi.labels(model, version, column).set(stats["psi"])
             self.p_adjusted.labels(model, version, column).set(stats["p_adjusted"])
+        if verdict.get("estimated_mae") is not None:
+            self.expected_error.labels(model, version).set(verdict["estimated_mae"])
+        self.physics_disagreement.labels(model, version).set(verdict["physics_disagreement"])
 
     def labelled_window(self, model: str, version: str, verdict: dict) -> None:
-        """Publish a labelled window's RMSE, MAE and under-braking rate."""
-        for metric in ("rmse", "mae", "under_braking_rate"):
-            self.labelled.labels(model, version, metric).set(verdict[metric])
+        """Publish a labelled window's RMSE, MAE, under-braking rate and estimated MAE."""
+        for metric in LABELLED_METRICS:
+            if verdict.get(metric) is not None:
+                self.labelled.labels(model, version, metric).set(verdict[metric])
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

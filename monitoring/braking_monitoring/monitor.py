@@ -6,13 +6,16 @@ Pure state, no I/O: the app feeds rows and labels in and reads verdicts and alar
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from braking_model.reference import ReferenceProfile, evaluate_window, labelled_window
+from braking_monitoring.estimates import labelled_estimates, window_estimates
 from braking_monitoring.events import InferenceRows
 
 ANY_VERSION = "*"
@@ -37,11 +40,11 @@ class VersionState:
     """One served version: its window buffer, verdicts and alarms."""
 
     profile: ReferenceProfile | None = None
-    chunks: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     buffered: int = 0
     windows: list[dict] = field(default_factory=list)
     labelled: list[dict] = field(default_factory=list)
-    pending_labels: list[tuple[float, float]] = field(default_factory=list)
+    pending_labels: list[tuple[float, float, float]] = field(default_factory=list)
     drift: Alarm | None = None
     performance: Alarm | None = None
 
@@ -56,7 +59,8 @@ class ModelMonitor:
         self.profiles: dict[str, ReferenceProfile] = {}
         self.recent: deque[InferenceRows] = deque()
         self.recent_rows = 0
-        self.predictions: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        # inference id -> (version, prediction, expected error), for joining labels
+        self.predictions: OrderedDict[str, tuple[str, float, float]] = OrderedDict()
         self.observations = 0
         self._lock = threading.Lock()
 
@@ -87,18 +91,22 @@ class ModelMonitor:
             profile = self.profile(rows.version)
             if profile is None:
                 return []
-            state.chunks.append((rows.features, rows.predictions))
+            state.chunks.append((rows.features, rows.predictions, rows.expected()))
             state.buffered += len(rows.ids)
             size = self.window_rows or profile.thresholds.window_rows
             verdicts = []
             while state.buffered >= size:
-                features = np.concatenate([c[0] for c in state.chunks])
-                predictions = np.concatenate([c[1] for c in state.chunks])
-                rest = (features[size:], predictions[size:])
+                features, predictions, expected = (
+                    np.concatenate([c[i] for c in state.chunks]) for i in range(3)
+                )
+                rest = (features[size:], predictions[size:], expected[size:])
                 state.chunks = [rest] if len(rest[1]) else []
                 state.buffered = len(rest[1])
                 verdict = evaluate_window(profile, features[:size], predictions[:size])
-                verdict["window"] = len(state.windows) + 1
+                verdict.update(
+                    window_estimates(features[:size], predictions[:size], expected[:size])
+                )
+                verdict["window"], verdict["time"] = len(state.windows) + 1, time.time()
                 state.windows.append(verdict)
                 _update(state.drift, verdict["drifted"], verdict["reasons"])
                 verdicts.append(verdict)
@@ -109,8 +117,10 @@ class ModelMonitor:
         self.recent_rows += len(rows.ids)
         while self.recent_rows - len(self.recent[0].ids) >= RECENT_ROWS:
             self.recent_rows -= len(self.recent.popleft().ids)
-        for inference_id, prediction in zip(rows.ids, rows.predictions, strict=True):
-            self.predictions[inference_id] = (rows.version, float(prediction))
+        for inference_id, prediction, expected in zip(
+            rows.ids, rows.predictions, rows.expected(), strict=True
+        ):
+            self.predictions[inference_id] = (rows.version, float(prediction), float(expected))
         while len(self.predictions) > 10 * RECENT_ROWS:
             self.predictions.popitem(last=False)
 
@@ -123,16 +133,17 @@ class ModelMonitor:
                 if known is None:
                     continue
                 matched += 1
-                version, prediction = known
+                version, prediction, expected = known
                 state = self.state(version)
-                state.pending_labels.append((prediction, float(label)))
+                state.pending_labels.append((prediction, float(label), expected))
                 profile = self.profile(version)
                 size = profile.thresholds.label_window_rows if profile else 0
                 if profile is not None and len(state.pending_labels) >= size:
-                    predicted, true = np.asarray(state.pending_labels[:size]).T
+                    predicted, true, expected = np.asarray(state.pending_labels[:size]).T
                     state.pending_labels = state.pending_labels[size:]
-                    verdict = labelled_window(profile, predicted, true)
-                    verdict["window"] = len(state.labelled) + 1
+                    verdict = _finite(labelled_window(profile, predicted, true))
+                    verdict.update(labelled_estimates(expected, verdict["mae"]))
+                    verdict["window"], verdict["time"] = len(state.labelled) + 1, time.time()
                     state.labelled.append(verdict)
                     _update(state.performance, verdict["degraded"], verdict["reasons"])
                     verdicts.append(verdict)
@@ -156,6 +167,14 @@ class ModelMonitor:
             for alarm in (state.drift, state.performance)
             if alarm is not None
         ]
+
+
+def _finite(verdict: dict) -> dict:
+    """Undefined figures (r2 of constant labels is NaN) as None: status is strict JSON."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in verdict.items()
+    }
 
 
 def _update(alarm: Alarm | None, bad: bool, reasons: list[str]) -> None:

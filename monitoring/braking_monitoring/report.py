@@ -2,7 +2,9 @@
 
 Per column, the reference distribution (the profile's percentiles) against the last served
 rows; per window, each column's PSI against its threshold and the KS p-value against the
-corrected alpha; per labelled window, the RMSE against its limit; and the alarms.
+corrected alpha; per labelled window, the RMSE against its limit; the label-free estimated
+error (and the disagreement with the physics estimate) against the true error over time; and
+the alarms.
 """
 
 from __future__ import annotations
@@ -35,10 +37,23 @@ def status_lines(status: dict) -> list[str]:
             drifted = "".join("D" if w["drifted"] else "." for w in versioned["windows"])
             degraded = "".join("L" if w["degraded"] else "." for w in versioned["labelled_windows"])
             lines.append(f"  v{version} windows [{drifted}] labelled [{degraded}]")
+            lines += _error_line(versioned["windows"], versioned["labelled_windows"])
             for alarm in versioned["alarms"]:
                 state_text = "ALARM" if alarm["active"] else "ok"
                 lines.append(f"    {alarm['reason']}: {state_text} {'; '.join(alarm['details'])}")
     return lines or ["no inferences yet"]
+
+
+def _error_line(windows: list[dict], labelled: list[dict]) -> list[str]:
+    """The last window's label-free error signals and the last labelled window's true MAE."""
+    parts = []
+    if windows and windows[-1].get("estimated_mae") is not None:
+        parts.append(f"estimated MAE {windows[-1]['estimated_mae']:.4f}")
+    if windows and windows[-1].get("physics_disagreement") is not None:
+        parts.append(f"physics disagreement {windows[-1]['physics_disagreement']:.4f}")
+    if labelled:
+        parts.append(f"labelled MAE {labelled[-1]['mae']:.4f}")
+    return [f"    error: {', '.join(parts)}"] if parts else []
 
 
 def _pyplot():
@@ -91,6 +106,35 @@ def windows_figure(windows: list[dict]):
     return figure
 
 
+def error_figure(windows: list[dict], labelled: list[dict]):
+    """Estimated vs true error over time: each window's estimated MAE (the model's mean
+    `expected_error`) and disagreement with the physics estimate, and each labelled window's
+    true MAE next to the estimate on the same rows."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(10, 4))
+    start = min(w["time"] for w in [*windows, *labelled])
+
+    def series(rows: list[dict], key: str) -> tuple[list[float], list[float]]:
+        kept = [w for w in rows if w.get(key) is not None]
+        return [(w["time"] - start) / 60 for w in kept], [w[key] for w in kept]
+
+    lines = (
+        (windows, "estimated_mae", "estimated MAE (expected_error)", "C0", "o-"),
+        (windows, "physics_disagreement", "|served - physics|", "C2", "^:"),
+        (labelled, "mae", "true MAE (labels)", "C3", "s-"),
+        (labelled, "estimated_mae", "estimated MAE, labelled rows", "C0", "x--"),
+    )
+    for rows, key, label, color, style in lines:
+        x, y = series(rows, key)
+        if x:
+            axis.plot(x, y, style, label=label, color=color)
+    axis.set_xlabel("minutes since the first window")
+    axis.set_ylabel("absolute error of the brake")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
 def _save(figure, path: Path) -> None:
     figure.savefig(path, dpi=80)
     _pyplot().close(figure)
@@ -108,6 +152,10 @@ def _window_table(window: dict) -> list[str]:
             f"{'**yes**' if stats['drifted'] else 'no'} |"
         )
     rows.append(f"\nOut-of-contract rows: {window['out_of_contract_rate']:.2%}")
+    if window.get("estimated_mae") is not None:
+        rows.append(f"Estimated MAE (expected_error): {window['estimated_mae']:.4f}")
+    if window.get("physics_disagreement") is not None:
+        rows.append(f"Disagreement with the physics estimate: {window['physics_disagreement']:.4f}")
     return rows
 
 
@@ -146,10 +194,17 @@ def write_report(
                 "",
             ]
             lines += _window_table(state["windows"][-1])
+        if state["windows"] or state["labelled_windows"]:
+            plot = f"error-v{version}.png"
+            _save(error_figure(state["windows"], state["labelled_windows"]), output_dir / plot)
+            lines += ["", "Estimated vs true error over time:", "", f"![error]({plot})", ""]
         for labelled in state["labelled_windows"][-5:]:
+            estimated = labelled.get("estimated_mae")
             lines.append(
                 f"- labelled window {labelled['window']}: RMSE {labelled['rmse']:.4f}, "
-                f"MAE {labelled['mae']:.4f}, under-braking {labelled['under_braking_rate']:.3f}"
+                f"MAE {labelled['mae']:.4f}"
+                + (f" (estimated {estimated:.4f})" if estimated is not None else "")
+                + f", under-braking {labelled['under_braking_rate']:.3f}"
                 + (" **degraded**" if labelled["degraded"] else "")
             )
         lines.append("")

@@ -24,6 +24,7 @@ INFERENCE_SCHEMA = pa.schema(
         ("time", pa.timestamp("us", tz="UTC")),
         *[(name, pa.float32()) for name in FEATURE_COLUMNS],
         ("prediction", pa.float32()),
+        ("expected_error", pa.float32()),  # the model's own estimate; NaN when not served
     ]
 )
 LABEL_SCHEMA = pa.schema(
@@ -180,4 +181,5 @@ def _inference_table(batches: list[InferenceRows]) -> pa.Table:
     }
     columns.update({name: features[:, i] for i, name in enumerate(FEATURE_COLUMNS)})
     columns["prediction"] = np.concatenate([b.predictions for b in batches]).astype(np.float32)
+    columns["expected_error"] = np.concatenate([b.expected() for b in batches]).astype(np.float32)
     return pa.table(columns, schema=INFERENCE_SCHEMA)

@@ -12,17 +12,15 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_model.reference import PREDICTION, build_profile, ks_test
 from braking_monitoring.events import EventError, rows_of
-from braking_monitoring.monitor import ANY_VERSION
-
-if TYPE_CHECKING:
-    from braking_monitoring.app import Collector
+from braking_monitoring.metrics import CollectorMetrics
+from braking_monitoring.monitor import ANY_VERSION, ModelMonitor
 
 METRIC_NAME = "KSTEST"
 TRAINING_TAG = "TRAINING"
@@ -47,6 +45,22 @@ class KSTestRequest:
     batchSize: int = 100
     thresholdDelta: float = 0.05
     requestName: str | None = None
+
+
+class Collector(Protocol):
+    """What these endpoints use of the collector (`braking_monitoring.app.Collector`)."""
+
+    monitors: dict[str, ModelMonitor]
+    scheduled: dict[str, KSTestRequest]
+    metrics: CollectorMetrics
+
+    def monitor(self, model: str) -> ModelMonitor:
+        """The monitor of `model`, created on first use."""
+        ...
+
+    def add_labels(self, model: str, ids: list[str], labels: list[float]) -> int:
+        """Store labels and join them to served rows; returns how many matched."""
+        ...
 
 
 def parse_kstest(body: dict) -> KSTestRequest:
@@ -191,7 +205,7 @@ def inference_ids(collector: Collector, model: str) -> list[dict]:
     monitor = collector.monitors.get(model)
     if monitor is None:
         raise TrustyAIError(f"model: no inferences for {model!r}", 404)
-    return [{"id": i, "version": v} for i, (v, _) in monitor.predictions.items()]
+    return [{"id": i, "version": v} for i, (v, *_) in monitor.predictions.items()]
 
 
 def label_fields(body: dict) -> tuple[str, list[str], list[float]]:

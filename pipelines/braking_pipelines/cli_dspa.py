@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from braking_common.cli_errors import fail
-from braking_common.cli_flags import given
+from braking_common.cli_flags import given, shared_options
 from braking_pipelines.cli_options import (
     ConfigFile,
     Image,
@@ -82,21 +83,6 @@ def _dspa_config(**overrides: Any) -> DspaConfig:
         raise fail(f"DSPA settings: {exc}") from exc
 
 
-def _remote_settings(
-    config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
-) -> tuple[PipelineConfig, DspaConfig]:
-    config = load_pipeline_config(config_file, sets, base_image=image)
-    dspa = _dspa_config(
-        host=host,
-        token=token,
-        token_file=token_file,
-        namespace=namespace,
-        ca_bundle=ca_bundle,
-        experiment=experiment,
-    )
-    return config, dspa
-
-
 @contextlib.contextmanager
 def _package(config: PipelineConfig, given: Path | None) -> Iterator[Path]:
     """The package to upload: the given file, or the pipeline compiled to a temp file."""
@@ -119,11 +105,17 @@ Package = Annotated[
 ]
 
 
-@pipeline_app.command("submit")
-def submit_command(
-    run_name: Annotated[
-        str | None, typer.Option(help="Run name (default: name + UTC time).")
-    ] = None,
+@dataclass(frozen=True)
+class RemoteRun:
+    """What `submit` and `schedule` both need: the pipeline, the DSPA, the run arguments."""
+
+    config: PipelineConfig
+    dspa: DspaConfig
+    arguments: dict[str, Any]
+    package: Path | None
+
+
+def remote_run(
     rows: Rows = None,
     seed: Seed = None,
     shards: Shards = None,
@@ -138,28 +130,51 @@ def submit_command(
     image: Image = None,
     sets: Sets = None,
     package: Package = None,
+) -> RemoteRun:
+    """The options `submit` and `schedule` share (`shared_options`), turned into settings."""
+    config = load_pipeline_config(config_file, sets, base_image=image)
+    dspa = _dspa_config(
+        host=host,
+        token=token,
+        token_file=token_file,
+        namespace=namespace,
+        ca_bundle=ca_bundle,
+        experiment=experiment,
+    )
+    arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    return RemoteRun(config, dspa, arguments, package)
+
+
+@pipeline_app.command("submit")
+@shared_options(remote_run)
+def submit_command(
+    run_name: Annotated[
+        str | None, typer.Option(help="Run name (default: name + UTC time).")
+    ] = None,
+    **shared: Any,
 ) -> None:
     """Upload the pipeline (or a new version of it) and start a run on the DSPA."""
     from braking_pipelines import remote
     from braking_pipelines.pipeline import DESCRIPTION
 
-    config, dspa = _remote_settings(
-        config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
-    )
-    arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
+    run = remote_run(**shared)
+    config, dspa = run.config, run.dspa
     name = run_name or f"{config.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     try:
-        with _package(config, package) as package_file:
-            run = remote.submit(dspa, package_file, config.name, DESCRIPTION, arguments, name)
+        with _package(config, run.package) as package_file:
+            started = remote.submit(
+                dspa, package_file, config.name, DESCRIPTION, run.arguments, name
+            )
     except (remote.DspaError, FileNotFoundError) as exc:
         raise fail(str(exc), code=1) from exc
     typer.echo(
-        f"Started run {name!r} (id {run.run_id}) of pipeline {config.name!r} version "
-        f"{run.pipeline.version_name!r} in experiment {dspa.experiment!r}"
+        f"Started run {name!r} (id {started.run_id}) of pipeline {config.name!r} version "
+        f"{started.pipeline.version_name!r} in experiment {dspa.experiment!r}"
     )
 
 
 @pipeline_app.command("schedule")
+@shared_options(remote_run)
 def schedule_command(
     cron: Annotated[
         str,
@@ -174,20 +189,7 @@ def schedule_command(
     catch_up: Annotated[
         bool, typer.Option(help="Backfill runs missed while the schedule was paused.")
     ] = False,
-    rows: Rows = None,
-    seed: Seed = None,
-    shards: Shards = None,
-    params: Params = None,
-    host: Host = None,
-    token: Token = None,
-    token_file: TokenFile = None,
-    namespace: Namespace = None,
-    ca_bundle: CaBundle = None,
-    experiment: Experiment = None,
-    config_file: ConfigFile = None,
-    image: Image = None,
-    sets: Sets = None,
-    package: Package = None,
+    **shared: Any,
 ) -> None:
     """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA; each
     run draws fresh data (seed from its scheduled time) unless --seed or -p fresh_data=false."""
@@ -199,21 +201,19 @@ def schedule_command(
         cron = validate_cron(cron)
     except CronError as exc:
         raise fail(str(exc)) from exc
-    config, dspa = _remote_settings(
-        config_file, sets, image, host, token, token_file, namespace, ca_bundle, experiment
-    )
-    arguments = run_arguments(config, params, data_rows=rows, seed=seed, tuning_shards=shards)
-    if seed is None:  # every scheduled run draws fresh data, unless a seed pins it
-        arguments.setdefault("fresh_data", True)
+    run = remote_run(**shared)
+    config, dspa = run.config, run.dspa
+    if shared.get("seed") is None:  # every scheduled run draws fresh data, unless a seed pins it
+        run.arguments.setdefault("fresh_data", True)
     name = job_name or f"{config.name}-scheduled"
     try:
-        with _package(config, package) as package_file:
+        with _package(config, run.package) as package_file:
             scheduled = remote.schedule(
                 dspa,
                 package_file,
                 config.name,
                 DESCRIPTION,
-                arguments,
+                run.arguments,
                 name,
                 cron,
                 max_concurrency=max_concurrency,

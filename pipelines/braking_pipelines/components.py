@@ -284,13 +284,12 @@ def smoke_test(
     endpoint_url: str, distance_m: float, lead_kmh: float, own_kmh: float, friction: float
 ) -> float:
     """Ask the deployed model how hard to brake in one scenario; fails if it cannot answer."""
-    import os
-
     from braking_model.invariants import raw_features
+    from braking_release.config import LocalServingTarget
     from braking_serving.client import InferenceClient
 
     features = raw_features(distance_m, lead_kmh, own_kmh, friction)
-    with InferenceClient(endpoint_url, token=os.environ.get("BRAKING_DEPLOY_TOKEN")) as client:
+    with InferenceClient(endpoint_url, token=LocalServingTarget().token) as client:
         brake = float(client.predict(features)[0])
     if not 0.0 <= brake <= 1.0:
         raise ValueError(f"deployed model answered brake_amount={brake}, expected [0, 1]")

@@ -175,7 +175,7 @@ class PipelineConfig(BaseSettings):
         default_factory=dict,
         description="Env vars of the register/deploy/smoke steps (non-secret cluster "
         "settings, e.g. BRAKING_REGISTRATION_IS_SECURE, BRAKING_REGISTRATION_STORAGE, "
-        "BRAKING_DEPLOY_NAMESPACE).",
+        "BRAKING_DEPLOY_KUBE_NAMESPACE).",
     )
     s3_connection_secret: str = Field(
         "model-storage",

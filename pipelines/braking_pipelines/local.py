@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -149,6 +150,10 @@ def run_local(
     pipeline = build_pipeline(config, run_time=datetime.now(UTC).isoformat())
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        # kfp.local swaps the root logger's handlers around each task, from one thread per
+        # parallel task: one task's handler (on this block's stdout) can outlive the run.
+        root_logger = logging.getLogger()
+        stack.callback(setattr, root_logger, "handlers", root_logger.handlers[:])
         stack.enter_context(
             scoped_environ(extra_env, override=False)
         )  # steps inherit this process's env
@@ -200,7 +205,7 @@ def stack_token_env() -> dict[str, str]:
     token = StackConfig().token
     if not token:
         return {}
-    return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_TOKEN": token}
+    return {"BRAKING_REGISTRATION_TOKEN": token, "BRAKING_DEPLOY_LOCAL_TOKEN": token}
 
 
 def read_run(run_dir: Path, seconds: float = 0.0) -> LocalRunSummary:

@@ -167,7 +167,7 @@ def _deploy(step: dict, config: PipelineConfig, validated, registered, target, *
         **release,
     )
     _as_service_call(deployed.set_display_name("Deploy model"), config)
-    deployed.set_env_variable("BRAKING_DEPLOY_SERVER_IMAGE", config.base_image)
+    deployed.set_env_variable("BRAKING_DEPLOY_KSERVE_SERVER_IMAGE", config.base_image)
 
     smoke = step["smoke_test"](endpoint_url=deployed.output, **SMOKE_SCENARIO)
     _as_service_call(smoke.set_display_name("Smoke inference"), config)

@@ -194,17 +194,17 @@ def parse_infer_request(
         if not isinstance(item, dict):
             raise ProtocolError(400, f"{field} must be an object with name, shape, datatype, data")
         name = item.get("name")
-        spec = specs.get(name)
+        spec = specs.get(name) if isinstance(name, str) else None
         if spec is None:
             raise ProtocolError(
                 400,
                 f"{field}.name {name!r} is not an input of model {model.name!r}; "
                 f"expected one of {sorted(specs)}",
             )
-        if name in feeds:
+        if spec.name in feeds:
             raise ProtocolError(400, f"{field}.name {name!r} is given twice")
         _parameters(item.get("parameters"), f"{field}.parameters")
-        feeds[name] = _as_array(item, spec, field, max_rows, body)
+        feeds[spec.name] = _as_array(item, spec, field, max_rows, body)
     missing = sorted(set(specs) - set(feeds))
     if missing:
         raise ProtocolError(400, f"missing inputs {missing} of model {model.name!r}")

@@ -16,8 +16,10 @@ FLOORS = {
     "braking_serving": 2,
     "braking_release": 3,
     "braking_stack": 3,
+    "braking_monitoring": 3,
     "braking_pipelines": 4,
-    "braking_cli": 5,
+    "braking_feedback": 5,
+    "braking_cli": 6,
 }
 
 

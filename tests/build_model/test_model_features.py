@@ -121,8 +121,9 @@ def test_safety_margin_graph_matches_and_only_ever_adds_braking() -> None:
     params = {"max_iter": 30}
     plain = build_pipeline("hist_gradient_boosting", params).fit(X, y)
     safe = build_pipeline("hist_gradient_boosting", {**params, "safety_margin": 2.0}).fit(X, y)
-    assert safe[-1].spread_ is not None and plain[-1].spread_ is None
+    # Both hold a spread model (it feeds the expected error); only the margin adds it.
     assert np.all(safe.predict(X) >= plain.predict(X))
+    assert np.any(safe.predict(X) > plain.predict(X))
     assert export.parity_max_abs(safe, export.session(export.to_onnx(safe)), X) <= 1e-5
     with pytest.raises(ValueError, match="safety_margin must be >= 0"):
         build_pipeline("mlp", {"safety_margin": -1.0}).fit(X[:50], y[:50])

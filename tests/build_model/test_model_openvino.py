@@ -87,7 +87,7 @@ def test_trees_route_rows_on_a_threshold_like_scikit_learn(pipeline, test_rows, 
             target_opset=export.TARGET_OPSET,
         )
     assert _domains(model) == {""}
-    assert ("MatMul" in {node.op_type for node in model.graph.node}) == (layout == "matrix")
+    assert ("Transpose" in {node.op_type for node in model.graph.node}) == (layout == "matrix")
     expected = trees.predict(X)
     onnxruntime = export.session(model).run(None, {"features": X})[0].reshape(-1)
     assert np.max(np.abs(onnxruntime - expected)) <= TOLERANCE

@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.contract import (
+    EXPECTED_ERROR_TENSOR,
+    FEATURE_COLUMNS,
+    INPUT_TENSOR,
+    OUTPUT_TENSOR,
+)
 from braking_model import export
 from braking_model.gate import GateThresholds
 from braking_model.invariants import raw_features
@@ -58,9 +63,13 @@ def test_model_dir_holds_every_artifact(trained_model_dir) -> None:
 
 
 def test_onnx_interface_is_the_contract(onnx_session) -> None:
-    (inp,), (out,) = onnx_session.get_inputs(), onnx_session.get_outputs()
+    (inp,), outputs = onnx_session.get_inputs(), onnx_session.get_outputs()
     assert (inp.name, inp.type, inp.shape[1]) == (INPUT_TENSOR, "tensor(float)", 7)
-    assert (out.name, out.type, out.shape[1]) == (OUTPUT_TENSOR, "tensor(float)", 1)
+    # The brake comes first: gates, promotion and clients read it; the estimate follows.
+    assert [(o.name, o.type, o.shape[1]) for o in outputs] == [
+        (OUTPUT_TENSOR, "tensor(float)", 1),
+        (EXPECTED_ERROR_TENSOR, "tensor(float)", 1),
+    ]
 
 
 def test_onnx_metadata_names_features_data_hash_and_metrics(trained_model_dir) -> None:
@@ -140,6 +149,7 @@ def test_validate_model_writes_gate_json_and_card(trained_model_dir, tmp_path) -
     }
     assert gate["metrics"]["onnx_parity_max_abs"] <= 1e-5
     assert gate["metrics"]["openvino_parity_max_abs"] <= 1e-5
+    assert gate["metrics"]["openvino_expected_error_parity_max_abs"] <= 1e-5
     assert "## Gate verdict" in (trained_model_dir / CARD_FILE).read_text()
     strict = validate_model(trained_model_dir, test_split, GateThresholds(max_rmse=1e-9))
     assert not strict.passed and any(r.startswith("rmse:") for r in strict.reasons)

@@ -15,6 +15,7 @@ from settings_reference import settings_classes
 from typer.testing import CliRunner
 
 from braking_cli.main import app
+from braking_release.config import RENAMED_VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = REPO_ROOT / "README.md"
@@ -126,6 +127,7 @@ def _known_environment() -> tuple[set[str], set[str]]:
         for param in command.params:
             envvars = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
             variables.update(name for name in envvars if name)
+    variables.update(RENAMED_VARIABLES)  # read too: a variable set under its old name is refused
     prefixes = set()
     for cls in settings_classes():
         prefix = str(cls.model_config.get("env_prefix", ""))

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from braking_cli.main import app
 from braking_model.model_dir import ONNX_FILE
-from braking_release.config import DeployConfig
+from braking_release.config import DeployConfig, LocalServingTarget
 from braking_release.deploy import deploy_model
 from braking_serving.client import InferenceClient
 from braking_stack import stack
@@ -40,9 +40,10 @@ def test_up_deploy_predict_status_down(stack_config, serving_model_dir):
         assert (stack_config.state_dir / "run" / "serving.json").is_file()
         assert ensure_stack(stack_config).services["serving"].pid == serving.pid  # reused
 
-        config = DeployConfig(
-            server_url=status.serving_url, repository=status.model_repository, timeout_seconds=30
+        local = LocalServingTarget(
+            server_url=status.serving_url, repository=status.model_repository
         )
+        config = DeployConfig(local=local, timeout_seconds=30)
         deployment = deploy_model(serving_model_dir, config)
         assert (stack_config.model_repository / MODEL_NAME / "1" / ONNX_FILE).is_file()
         with InferenceClient(deployment.url) as client:

@@ -9,8 +9,10 @@ import pytest
 from monitoring_fixtures import MODEL, running_app
 from serving_fixtures import _export_tiny_model, random_features, running_server
 
+from braking_data.contract import EXPECTED_ERROR_TENSOR, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_monitoring.app import build_app
 from braking_monitoring.config import CollectorConfig
+from braking_monitoring.store import InferenceStore
 from braking_serving.client import InferenceClient
 from braking_serving.config import ServerConfig
 
@@ -45,3 +47,26 @@ def test_served_inferences_reach_the_collector_paired(tmp_path, monkeypatch, tin
     assert [round(float(v), 5) for v in served] == [
         round(float(v), 5) for p in predictions for v in p
     ]
+
+
+def test_the_served_expected_error_reaches_the_log(tmp_path, monkeypatch, trained_model_dir):
+    rows = random_features(4, seed=1)
+    body = {"inputs": [{"name": INPUT_TENSOR, "shape": [4, 7], "datatype": "FP32",
+                        "data": rows.ravel().tolist()}]}  # fmt: skip
+    collector_app = build_app(CollectorConfig(store=str(tmp_path / "log")))
+    with running_app(collector_app) as collector_url:
+        monkeypatch.setenv("BRAKING_SERVING_LOGGER_URL", collector_url)
+        monkeypatch.setenv("BRAKING_SERVING_LOGGER_BATCH_INTERVAL_SECONDS", "0.05")
+        with running_server(ServerConfig(models={MODEL: trained_model_dir})) as server_url:
+            answer = httpx.post(f"{server_url}/v2/models/{MODEL}/infer", json=body).json()
+            deadline = time.monotonic() + 10
+            while collector_app.state.collector.monitor(MODEL).observations < 4:
+                assert time.monotonic() < deadline, "the inference never reached the collector"
+                time.sleep(0.05)
+    served = {output["name"]: output["data"] for output in answer["outputs"]}
+    collector_app.state.collector.store.flush()
+    logged = InferenceStore(str(tmp_path / "log")).read(MODEL)
+    assert logged.column("prediction").to_pylist() == pytest.approx(served[OUTPUT_TENSOR])
+    assert logged.column("expected_error").to_pylist() == pytest.approx(
+        served[EXPECTED_ERROR_TENSOR]
+    )

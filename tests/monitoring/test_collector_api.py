@@ -61,8 +61,11 @@ def _upload_training(client, rows: int = 2000, seed: int = 1):
     return client.post("/data/upload", json=body)
 
 
-def _serve(client, scenario: Scenario, rows: int, seed: int, batch: int = 50) -> list[str]:
-    """Send `rows` inferences as the logger would (batch mode); returns their ids."""
+def _serve(
+    client, scenario: Scenario, rows: int, seed: int, batch: int = 50, expected_error=None
+) -> list[str]:
+    """Send `rows` inferences as the logger would (batch mode); returns their ids. With
+    `expected_error` (a value) responses also carry that output, as the served graph does."""
     X = features_of(generate_scenario_frame(rows, seed, scenario))
     y = baseline_predict(X)
     events, ids = [], []
@@ -104,7 +107,8 @@ def _serve(client, scenario: Scenario, rows: int, seed: int, batch: int = 50) ->
                             "shape": [len(part), 1],
                             "datatype": "FP32",
                             "data": y[start : start + batch].tolist(),
-                        }
+                        },
+                        *_expected_output(len(part), expected_error),
                     ],
                 },
             }
@@ -235,6 +239,60 @@ def test_bad_metric_requests_name_the_field(client, body, message):
     assert message in response.json()["detail"]
 
 
+def _expected_output(rows: int, value: float | None) -> list[dict]:
+    if value is None:
+        return []
+    return [
+        {"name": "expected_error", "shape": [rows, 1], "datatype": "FP32", "data": [value] * rows}
+    ]
+
+
+def _gauge(client, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no gauge {name}")
+
+
+def test_estimated_and_true_error_reach_status_and_gauges(client):
+    _upload_training(client)
+    ids = _serve(client, Scenario(), 250, seed=7, expected_error=0.02)
+    (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
+    assert window["estimated_mae"] == pytest.approx(0.02)
+    assert window["physics_disagreement"] == 0.0  # the stand-in model is the physics estimate
+    assert _gauge(client, "braking_monitoring_expected_error") == pytest.approx(0.02)
+    assert _gauge(client, "braking_monitoring_physics_disagreement") == 0.0
+    # labels 0.05 off every served brake: true MAE 0.05 next to the estimate's 0.02
+    served = baseline_predict(features_of(generate_scenario_frame(250, 7, Scenario())))
+    labels = np.where(served > 0.5, served - 0.05, served + 0.05).tolist()
+    client.post("/data/labels", json={"model_name": MODEL, "ids": ids, "labels": labels})
+    status = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]
+    (labelled,) = status["labelled_windows"]
+    assert labelled["mae"] == pytest.approx(0.05, abs=1e-6)
+    assert labelled["estimated_mae"] == pytest.approx(0.02)
+    assert labelled["estimated_to_true_mae"] == pytest.approx(0.4, abs=1e-4)
+    metrics = client.get("/metrics").text
+    assert 'braking_monitoring_labelled{metric="estimated_mae",model="braking-distance"' in metrics
+
+
+def test_constant_labels_leave_r2_undefined_and_status_valid_json(client):
+    _upload_training(client)
+    ids = _serve(client, Scenario(), 250, seed=9)
+    client.post("/data/labels", json={"model_name": MODEL, "ids": ids, "labels": [0.5] * 250})
+    response = client.get("/monitor/status")
+    assert response.status_code == 200
+    (labelled,) = response.json()["models"][MODEL]["versions"]["1"]["labelled_windows"]
+    assert labelled["r2"] is None and labelled["mae"] > 0
+
+
+def test_responses_without_expected_error_leave_the_estimate_empty(client):
+    _upload_training(client)
+    _serve(client, Scenario(), 200, seed=8)
+    (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
+    assert window["estimated_mae"] is None
+    assert "braking_monitoring_expected_error{" not in client.get("/metrics").text
+
+
 def test_two_drifted_windows_raise_the_alarm_gauge(client):
     _upload_training(client)
     _serve(client, Scenario(), 200, seed=2)
@@ -281,4 +339,5 @@ def test_rows_and_labels_land_in_parquet_partitions(client, tmp_path):
     table = InferenceStore(str(tmp_path / "log")).read(MODEL, "1")
     assert table.num_rows == 120 and table.column("inference_id").to_pylist() == ids
     assert np.isfinite(table.column("prediction").to_numpy()).all()
+    assert np.isnan(table.column("expected_error").to_numpy()).all()  # none was served
     assert InferenceStore(str(tmp_path / "log")).read_labels(MODEL).num_rows == 10

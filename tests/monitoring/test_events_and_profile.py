@@ -7,7 +7,13 @@ import pytest
 
 from braking_data.contract import FEATURE_COLUMNS
 from braking_model.reference import COLUMNS, PROFILE_FILE, ReferenceProfile
-from braking_monitoring.events import REQUEST_TYPE, RESPONSE_TYPE, InferenceEvent, Pairer
+from braking_monitoring.events import (
+    REQUEST_TYPE,
+    RESPONSE_TYPE,
+    InferenceEvent,
+    Pairer,
+    rows_of,
+)
 
 REQUEST = {"inputs": [{"name": "sensor_features", "shape": [1, 7], "datatype": "FP32",
                        "data": [294, 302, 338, 324, 50, 80, 0.85]}]}  # fmt: skip
@@ -36,6 +42,30 @@ def test_unpaired_requests_expire_into_rows_without_prediction():
     (rows,) = pairer.expire()  # the lone response has nothing to observe
     assert rows.ids == ["b"] and np.isnan(rows.predictions).all()
     assert pairer.expired == 2 and pairer.pending == 0
+
+
+BRAKE = {"name": "brake_amount", "shape": [1, 1], "datatype": "FP32", "data": [0.25]}
+ERROR = {"name": "expected_error", "shape": [1, 1], "datatype": "FP32", "data": [0.125]}
+
+
+@pytest.mark.parametrize(
+    ("outputs", "prediction", "expected"),
+    [
+        ([BRAKE, ERROR], 0.25, 0.125),  # what the served graph answers by default
+        ([ERROR, BRAKE], 0.25, 0.125),  # found by name, not by position
+        ([BRAKE], 0.25, None),  # a model without the estimate, or the brake asked for alone
+        ([ERROR], None, 0.125),  # the estimate alone is never read as the brake
+        (
+            [{**BRAKE, "name": "variable"}, ERROR],
+            0.25,
+            0.125,
+        ),  # a server naming the brake otherwise
+    ],
+)
+def test_rows_take_the_brake_and_the_expected_error_by_name(outputs, prediction, expected):
+    rows = rows_of(REQUEST, {"outputs": outputs}, "e", "braking-distance")
+    for values, wanted in ((rows.predictions, prediction), (rows.expected(), expected)):
+        assert np.isnan(values).all() if wanted is None else values.tolist() == [wanted]
 
 
 def test_pending_halves_are_bounded():

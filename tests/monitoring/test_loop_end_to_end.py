@@ -12,7 +12,7 @@ from braking_data.scenario import Scenario
 from braking_feedback.champion import rollback
 from braking_feedback.loop import SERVICES, run_loop
 from braking_monitoring import champions as champion
-from braking_release.config import DeployConfig, RegistrationConfig
+from braking_release.config import DeployConfig, LocalServingTarget, RegistrationConfig
 from braking_release.register import connect
 from braking_stack.config import StackConfig
 from braking_stack.stack import stack_down
@@ -56,7 +56,10 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_
         state = champion.champions(registration)
         if result.decision.promote:
             assert (state.champion, state.previous) == (result.challenger, result.champion)
-            deploy = DeployConfig(server_url=stack.serving_url, repository=stack.model_repository)
+            local = LocalServingTarget(
+                server_url=stack.serving_url, repository=stack.model_repository
+            )
+            deploy = DeployConfig(local=local)
             assert rollback(registration, deploy).version == result.champion
             ready = httpx.get(f"{stack.serving_url}/v2/models/{registration.model_name}/ready")
             assert ready.json()["version"] == result.champion

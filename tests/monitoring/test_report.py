@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import orjson
 from monitoring_fixtures import MODEL, baseline_predict, features_of, running_app
 from typer.testing import CliRunner
@@ -22,7 +23,9 @@ def _send(url: str, scenario: Scenario, rows: int, seed: int) -> None:
                               "datatype": "FP32", "data": X.tolist()}]}},
         {**common, "type": "org.kubeflow.serving.inference.response",
          "data": {"model_version": "1", "outputs": [{"name": "brake_amount", "shape": [rows, 1],
-                  "datatype": "FP32", "data": baseline_predict(X).tolist()}]}},
+                  "datatype": "FP32", "data": baseline_predict(X).tolist()},
+                 {"name": "expected_error", "shape": [rows, 1], "datatype": "FP32",
+                  "data": [0.01] * rows}]}},
     ]  # fmt: skip
     headers = {"content-type": "application/cloudevents-batch+json"}
     httpx.post(url, content=orjson.dumps(events), headers=headers, timeout=60).raise_for_status()
@@ -35,6 +38,9 @@ def test_report_and_status_show_windows_thresholds_and_the_alarm(tmp_path, refer
             f"{url}/profiles/{MODEL}", content=reference_profile.model_dump_json(), timeout=60
         )
         _send(url, Scenario(), 300, 1)
+        labels = np.linspace(0, 1, 300).tolist()  # constant labels leave r2 NaN
+        truth = {"model_name": MODEL, "ids": [f"r1:{i}" for i in range(300)], "labels": labels}
+        httpx.post(f"{url}/data/labels", json=truth, timeout=60).raise_for_status()
         _send(url, Scenario(friction_stuck=0.8), 600, 2)
         env = {"BRAKING_MONITOR_URL": url}
         status = CliRunner().invoke(app, ["monitor", "status"], env=env)
@@ -43,11 +49,16 @@ def test_report_and_status_show_windows_thresholds_and_the_alarm(tmp_path, refer
         )
     assert status.exit_code == 0, status.output
     assert "v1 windows [.DD]" in status.output and "drift: ALARM" in status.output
+    assert "error: estimated MAE 0.0100, physics disagreement 0.0000, labelled MAE" in status.output
     assert report.exit_code == 0, report.output
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "| road_friction |" in markdown and "**yes**" in markdown
     assert (tmp_path / "report" / "distributions.png").stat().st_size > 10_000
     assert (tmp_path / "report" / "windows-v1.png").is_file()
+    assert "![error](error-v1.png)" in markdown
+    assert (tmp_path / "report" / "error-v1.png").stat().st_size > 10_000
+    assert "Estimated MAE (expected_error): 0.0100" in markdown
+    assert "(estimated 0.0100)" in markdown  # next to the labelled window's true MAE
     assert "<table>" in (tmp_path / "report" / "report.html").read_text()
 
 

@@ -210,17 +210,15 @@ def _answered_inferences(serving_url: str, model: str) -> float:
 def test_endpoint_notebook_answers_scenarios_a_batch_and_measures_latency(
     run_notebook, embedded_stack, trained_model_dir: Path
 ) -> None:
-    from braking_release.config import DeployConfig
+    from braking_release.config import DeployConfig, LocalServingTarget
     from braking_release.deploy import deploy_model
 
+    local = LocalServingTarget(
+        server_url=embedded_stack.serving_url, repository=embedded_stack.config.model_repository
+    )
     deployment = deploy_model(
         trained_model_dir,
-        DeployConfig(
-            target="local",
-            name="braking-endpoint-test",
-            server_url=embedded_stack.serving_url,
-            repository=embedded_stack.config.model_repository,
-        ),
+        DeployConfig(target="local", name="braking-endpoint-test", local=local),
     )
     before = _answered_inferences(embedded_stack.serving_url, deployment.name)
     notebook = run_notebook(

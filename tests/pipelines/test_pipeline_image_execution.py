@@ -99,8 +99,8 @@ def test_every_step_runs_from_its_compiled_command(
     registry = start_registry(tmp_path / "registry.db")
     with running_server(ServerConfig(model_repository=repository)) as server_url:
         # the deploy step reaches this server through its own settings, as on a laptop
-        monkeypatch.setenv("BRAKING_DEPLOY_SERVER_URL", server_url)
-        monkeypatch.setenv("BRAKING_DEPLOY_REPOSITORY", str(repository))
+        monkeypatch.setenv("BRAKING_DEPLOY_LOCAL_SERVER_URL", server_url)
+        monkeypatch.setenv("BRAKING_DEPLOY_LOCAL_REPOSITORY", str(repository))
         try:
             _release(steps, gate["validated_model"], registry.port)
         finally:

@@ -48,3 +48,37 @@ def test_shards_running_at_once_share_the_cores():
     assert shard_cores_env(1) == {"BRAKING_TRAIN_N_JOBS": str(available)}
     assert shard_cores_env(2) == {"BRAKING_TRAIN_N_JOBS": str(max(1, available // 2))}
     assert shard_cores_env(available * 4) == {"BRAKING_TRAIN_N_JOBS": "1"}  # never zero
+
+
+def test_a_token_protected_stack_hands_its_token_to_the_register_deploy_and_smoke_steps(
+    monkeypatch,
+):
+    from braking_common.environment import scoped_environ
+    from braking_pipelines.local import stack_token_env
+    from braking_release.config import LocalServingTarget, RegistrationConfig
+
+    monkeypatch.setenv("BRAKING_STACK_TOKEN", "s3cret")
+    with scoped_environ(stack_token_env()):  # what every step of the run inherits
+        assert RegistrationConfig().resolved_token() == "s3cret"
+        assert LocalServingTarget().token == "s3cret"
+
+
+def test_a_handler_left_on_the_root_logger_by_the_run_is_removed_after_it(monkeypatch, tmp_path):
+    """kfp.local swaps the root logger's handlers per task from parallel threads; a leaked
+    handler would write to the closed log file of the run at every later log record."""
+    import sys
+
+    from braking_pipelines import pipeline
+    from braking_pipelines.config import PipelineConfig
+    from braking_pipelines.local import run_local
+
+    config = PipelineConfig(local_root=tmp_path)
+
+    def leaky_pipeline(**arguments):
+        logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))  # stdout: the log
+        (tmp_path / f"{config.name}-run").mkdir()
+
+    monkeypatch.setattr(pipeline, "build_pipeline", lambda config: leaky_pipeline)
+    before = logging.getLogger().handlers[:]
+    run_local(config, {}, log_file=tmp_path / "run.log", use_stack=False)
+    assert logging.getLogger().handlers == before

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from serving_fixtures import MODEL_NAME, random_features
 
-from braking_data.contract import INPUT_TENSOR, OUTPUT_TENSOR
+from braking_data.contract import EXPECTED_ERROR_TENSOR, INPUT_TENSOR, OUTPUT_TENSOR
 from braking_serving.client import InferenceClient
 
 
@@ -58,7 +58,10 @@ def test_model_metadata_describes_the_contract_tensors(http, oip_schema, path):
     oip_schema(metadata, "metadata_model_response")
     assert metadata["name"] == MODEL_NAME
     assert metadata["inputs"] == [{"name": INPUT_TENSOR, "datatype": "FP32", "shape": [-1, 7]}]
-    assert [output["name"] for output in metadata["outputs"]] == [OUTPUT_TENSOR]
+    assert [output["name"] for output in metadata["outputs"]] == [
+        OUTPUT_TENSOR,
+        EXPECTED_ERROR_TENSOR,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -77,12 +80,15 @@ def test_infer_equals_onnxruntime_in_process(http, oip_schema, reference_session
     assert response.status_code == 200, response.text
     body = response.json()
     oip_schema(body, "inference_response")
-    (output,) = body["outputs"]
-    expected = reference_session.run([OUTPUT_TENSOR], {INPUT_TENSOR: features})[0]
-    assert output["name"] == OUTPUT_TENSOR
-    assert output["datatype"] == "FP32"
-    assert output["shape"] == list(expected.shape)
-    np.testing.assert_array_equal(np.asarray(output["data"], dtype=np.float32), expected.ravel())
+    # No `outputs` in the request: the brake and its expected error, in the graph's order.
+    names = [OUTPUT_TENSOR, EXPECTED_ERROR_TENSOR]
+    assert [output["name"] for output in body["outputs"]] == names
+    for output, expected in zip(
+        body["outputs"], reference_session.run(names, {INPUT_TENSOR: features}), strict=True
+    ):
+        assert output["datatype"] == "FP32"
+        assert output["shape"] == list(expected.shape)
+        np.testing.assert_array_equal(np.asarray(output["data"], np.float32), expected.ravel())
     assert body["id"] == "r-1"
     assert body["model_name"] == MODEL_NAME
     assert body["model_version"] == "1"
@@ -100,6 +106,18 @@ def test_infer_on_versioned_path_with_parameters_and_output_selection(http, oip_
     assert response.status_code == 200, response.text
     oip_schema(response.json(), "inference_response")
     assert "id" not in response.json()
+
+
+@pytest.mark.parametrize("names", [[OUTPUT_TENSOR], [EXPECTED_ERROR_TENSOR]])
+def test_infer_returns_only_the_outputs_a_request_names(http, reference_session, names):
+    features = random_features(4, seed=9)
+    body = _infer_body(features, outputs=[{"name": name} for name in names])
+    response = http.post(f"/v2/models/{MODEL_NAME}/infer", json=body)
+    assert response.status_code == 200, response.text
+    (output,) = response.json()["outputs"]
+    (expected,) = reference_session.run(names, {INPUT_TENSOR: features})
+    assert output["name"] == names[0]
+    np.testing.assert_array_equal(np.float32(output["data"]), expected.ravel())
 
 
 def test_infer_accepts_nested_row_data(http, reference_session):

@@ -58,6 +58,14 @@ def _default(field) -> str:
     return f"`{text}`" if text else "`''`"
 
 
+def _variable(prefix: str, name: str, field) -> str:
+    """The field's variable; a nested settings object reads its own prefix (its own table)."""
+    nested = field.annotation
+    if isinstance(nested, type) and issubclass(nested, BaseSettings):
+        return f"`{nested.model_config.get('env_prefix', '')}*`"
+    return f"`{prefix}{name.upper()}`"
+
+
 def render() -> str:
     """The Markdown reference: one table per settings class."""
     lines = [
@@ -77,7 +85,7 @@ def render() -> str:
         ]
         for name, field in cls.model_fields.items():
             meaning = (field.description or "").replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{prefix}{name.upper()}` | {_default(field)} | {meaning} |")
+            lines.append(f"| {_variable(prefix, name, field)} | {_default(field)} | {meaning} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ from registry_fixtures import write_onnx_model
 from serving_fixtures import MODEL_NAME, random_features
 
 from braking_data.contract import INPUT_TENSOR
-from braking_release.config import DeployConfig
+from braking_release.config import KServeTarget
 from braking_release.manifests import MODEL_MOUNT, serving_runtime
 from braking_serving.client import InferenceClient
 
@@ -35,7 +35,7 @@ def test_the_runtime_container_serves_the_storage_initializer_layout(tmp_path):
     (mount / "1").mkdir(parents=True)
     shutil.copyfile(model_dir / "model.onnx", mount / "1" / "model.onnx")
     shutil.copyfile(model_dir / "metrics.json", mount / "metrics.json")
-    runtime = serving_runtime(DeployConfig(runtime="braking-serving"), "braking")
+    runtime = serving_runtime(KServeTarget(runtime="braking-serving"), "braking")
     container = runtime["spec"]["containers"][0]
     # Exactly the container's command and arguments; KServe fills in {{.Name}}, the mount
     # is this folder, and the test binds loopback on a free port instead of 0.0.0.0:8080.

@@ -14,7 +14,13 @@ from crd_schema import CrdSchemas
 from serving_fixtures import MODEL_NAME, random_features, running_server
 
 from braking_model.model_dir import ONNX_FILE
-from braking_release.config import DeployConfig, RegistrationConfig
+from braking_release.config import (
+    ClusterAccess,
+    DeployConfig,
+    KServeTarget,
+    LocalServingTarget,
+    RegistrationConfig,
+)
 from braking_release.deploy import DeployError, deploy_model
 from braking_release.register import RegisteredModelVersion, register_model
 from braking_serving.client import InferenceClient
@@ -46,17 +52,14 @@ def crds(shared_reference) -> CrdSchemas:
 
 
 def _kserve(double: KubeApiDouble, **settings) -> DeployConfig:
-    defaults = {
-        "target": "kserve",
-        "namespace": "braking",
-        "kube_api_url": double.url,
-        "kube_token": TOKEN,
-        "storage_key": "my-storage",
-        "storage_path": "models/braking-distance/3-1a2b3c4d",
-        "poll_seconds": 0.01,
-        "timeout_seconds": 5,
-    }
-    return DeployConfig(**{**defaults, **settings})
+    """Settings against the double; each given setting goes to the object that holds it."""
+    kserve = {"storage_key": "my-storage", "storage_path": "models/braking-distance/3-1a2b3c4d"}
+    kube = {"namespace": "braking", "api_url": double.url, "token": TOKEN}
+    top = {"target": "kserve", "poll_seconds": 0.01, "timeout_seconds": 5}
+    for key, value in settings.items():
+        part = kserve if key in KServeTarget.model_fields else top
+        (kube if key in ClusterAccess.model_fields else part)[key] = value
+    return DeployConfig(**top, kserve=KServeTarget(**kserve), kube=ClusterAccess(**kube))
 
 
 def _calls(double: KubeApiDouble) -> list[tuple[str, str, str | None]]:
@@ -164,7 +167,7 @@ def test_applies_the_serving_runtime_on_request(crds, tmp_path):
 
 def test_api_errors_are_reported(crds, tmp_path):
     with KubeApiDouble(crds) as double, pytest.raises(DeployError, match="401 Unauthorized"):
-        deploy_model(tmp_path, _kserve(double, kube_token="wrong"))
+        deploy_model(tmp_path, _kserve(double, token="wrong"))
 
 
 def _documented_cluster_configuration(repo_root) -> dict:
@@ -226,7 +229,8 @@ def test_the_documented_cluster_configuration_deploys_the_registered_model(
 def test_local_deploy_loads_the_model_into_the_running_server(tmp_path, serving_model_dir):
     repository = tmp_path / "models"
     with running_server(ServerConfig(model_repository=repository)) as url:
-        config = DeployConfig(server_url=url, repository=repository, timeout_seconds=10)
+        local = LocalServingTarget(server_url=url, repository=repository)
+        config = DeployConfig(local=local, timeout_seconds=10)
         deployment = deploy_model(serving_model_dir, config, registered=Registered())
         assert deployment.url == f"{url}/v2/models/{MODEL_NAME}"
         assert deployment.version == "3"
@@ -238,6 +242,25 @@ def test_local_deploy_loads_the_model_into_the_running_server(tmp_path, serving_
 
 
 def test_local_deploy_without_a_server_says_how_to_start_one(tmp_path, serving_model_dir):
-    config = DeployConfig(server_url="http://127.0.0.1:9", repository=tmp_path, timeout_seconds=1)
+    local = LocalServingTarget(server_url="http://127.0.0.1:9", repository=tmp_path)
+    config = DeployConfig(local=local, timeout_seconds=1)
     with pytest.raises(DeployError, match="braking stack up"):
         deploy_model(serving_model_dir, config)
+
+
+def test_each_part_reads_its_own_prefix_and_old_names_are_refused(monkeypatch):
+    monkeypatch.setenv("BRAKING_DEPLOY_TARGET", "kserve")
+    monkeypatch.setenv("BRAKING_DEPLOY_LOCAL_TOKEN", "local-token")
+    monkeypatch.setenv("BRAKING_DEPLOY_KSERVE_RUNTIME", "braking-serving")
+    monkeypatch.setenv("BRAKING_DEPLOY_KUBE_NAMESPACE", "braking")
+    config = DeployConfig()
+    assert (config.target, config.local.token) == ("kserve", "local-token")
+    assert (config.kserve.runtime, config.kube.namespace) == ("braking-serving", "braking")
+    monkeypatch.setenv("BRAKING_DEPLOY_NAMESPACE", "braking")
+    monkeypatch.setenv("BRAKING_DEPLOY_RUNTIME", "braking-serving")
+    with pytest.raises(ValueError) as refused:
+        DeployConfig()
+    assert (
+        "BRAKING_DEPLOY_NAMESPACE -> BRAKING_DEPLOY_KUBE_NAMESPACE, "
+        "BRAKING_DEPLOY_RUNTIME -> BRAKING_DEPLOY_KSERVE_RUNTIME"
+    ) in str(refused.value)

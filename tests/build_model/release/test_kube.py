@@ -13,7 +13,7 @@ import yaml
 from crd_schema import CrdSchemas
 from registry_fixtures import self_signed_certificate
 
-from braking_release.config import DeployConfig
+from braking_release.config import ClusterAccess, KServeTarget
 from braking_release.kube import KubeApiError, KubeClient, KubeConfigError, connect
 from braking_release.manifests import serving_runtime
 
@@ -53,7 +53,7 @@ def _kubeconfig(tmp_path, server: str, user: dict, namespace: str = "braking") -
 def _apply_runtime(connection) -> dict:
     kube = KubeClient(connection)
     try:
-        return kube.apply(serving_runtime(DeployConfig(), connection.namespace), "servingruntimes")
+        return kube.apply(serving_runtime(KServeTarget(), connection.namespace), "servingruntimes")
     finally:
         kube.close()
 
@@ -86,7 +86,7 @@ def test_an_exec_plugin_kubeconfig_logs_in_with_the_plugins_token(
     }
     with KubeApiDouble(crds) as double:
         monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path, double.url, exec_user))
-        connection = connect(DeployConfig())
+        connection = connect(ClusterAccess())
         applied = _apply_runtime(connection)
     assert connection.namespace == "braking"
     assert applied["metadata"]["managedFields"][0]["manager"] == "braking-distance"
@@ -104,7 +104,7 @@ def test_an_oidc_auth_provider_kubeconfig_sends_its_id_token(crds, tmp_path, mon
     user = {"auth-provider": {"name": "oidc", "config": {"id-token": id_token}}}
     with KubeApiDouble(crds, tokens=(id_token,)) as double:
         monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path, double.url, user))
-        _apply_runtime(connect(DeployConfig()))
+        _apply_runtime(connect(ClusterAccess()))
     assert "servingruntimes/braking/kserve-ovms" in double.objects
 
 
@@ -118,7 +118,7 @@ def test_a_failing_exec_plugin_is_reported(crds, tmp_path, monkeypatch, no_pod):
     }
     monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path, "http://127.0.0.1:9", exec_user))
     with pytest.raises(KubeConfigError, match="login expired"):
-        connect(DeployConfig())
+        connect(ClusterAccess())
 
 
 def test_a_token_kubeconfig_with_the_context_and_namespace_from_settings(
@@ -126,7 +126,7 @@ def test_a_token_kubeconfig_with_the_context_and_namespace_from_settings(
 ):
     with KubeApiDouble(crds) as double:
         path = _kubeconfig(tmp_path, double.url, {"token": TOKEN}, namespace="other")
-        connection = connect(DeployConfig(kubeconfig=path, kube_context="dev", namespace="braking"))
+        connection = connect(ClusterAccess(config_file=path, context="dev", namespace="braking"))
         _apply_runtime(connection)
     assert "servingruntimes/braking/kserve-ovms" in double.objects
 
@@ -134,13 +134,13 @@ def test_a_token_kubeconfig_with_the_context_and_namespace_from_settings(
 def test_an_unknown_context_names_the_context(tmp_path, no_pod):
     path = _kubeconfig(tmp_path, "http://127.0.0.1:9", {"token": TOKEN})
     with pytest.raises(KubeConfigError, match="context 'prod' not found"):
-        connect(DeployConfig(kubeconfig=path, kube_context="prod"))
+        connect(ClusterAccess(config_file=path, context="prod"))
 
 
 def test_without_credentials_says_how_to_log_in(tmp_path, monkeypatch, no_pod):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     with pytest.raises(KubeConfigError, match="oc login"):
-        connect(DeployConfig())
+        connect(ClusterAccess())
 
 
 def test_in_a_pod_the_service_account_is_used_over_tls(crds, tmp_path, monkeypatch):
@@ -153,7 +153,7 @@ def test_in_a_pod_the_service_account_is_used_over_tls(crds, tmp_path, monkeypat
     with KubeApiDouble(crds, tls=(certificate, key)) as double:
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(double.port))
-        connection = connect(DeployConfig(), account_dir=account)
+        connection = connect(ClusterAccess(), account_dir=account)
         _apply_runtime(connection)
     assert connection.namespace == "distance-prediction"
     assert "servingruntimes/distance-prediction/kserve-ovms" in double.objects
@@ -161,8 +161,8 @@ def test_in_a_pod_the_service_account_is_used_over_tls(crds, tmp_path, monkeypat
 
 def test_an_invalid_object_is_refused_with_the_schema_error(crds):
     with KubeApiDouble(crds) as double:
-        connection = connect(DeployConfig(kube_api_url=double.url, kube_token=TOKEN))
-        runtime = serving_runtime(DeployConfig(), "braking")
+        connection = connect(ClusterAccess(api_url=double.url, token=TOKEN))
+        runtime = serving_runtime(KServeTarget(), "braking")
         runtime["spec"]["containers"] = "not-a-list"
         with pytest.raises(KubeApiError, match="422 Invalid"):
             KubeClient(connection).apply(runtime, "servingruntimes")
@@ -170,7 +170,7 @@ def test_an_invalid_object_is_refused_with_the_schema_error(crds):
 
 
 def test_an_unreachable_api_server_is_one_error(crds):
-    connection = connect(DeployConfig(kube_api_url="http://127.0.0.1:9", kube_token=TOKEN))
+    connection = connect(ClusterAccess(api_url="http://127.0.0.1:9", token=TOKEN))
     connection.api_client.configuration.retries = 0
     with pytest.raises(KubeApiError, match="Unreachable"):
-        KubeClient(connection).apply(serving_runtime(DeployConfig(), "braking"), "servingruntimes")
+        KubeClient(connection).apply(serving_runtime(KServeTarget(), "braking"), "servingruntimes")

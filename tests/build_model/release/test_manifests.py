@@ -8,7 +8,7 @@ import pytest
 import yaml
 from crd_schema import CrdSchemas, ManifestError
 
-from braking_release.config import DeployConfig
+from braking_release.config import DeployConfig, KServeTarget
 from braking_release.manifests import inference_service, serving_runtime
 
 VERSION_PATH = "models/braking-distance/3-1a2b3c4d"
@@ -38,9 +38,7 @@ def crds(shared_reference) -> CrdSchemas:
     ids=["data-connection", "serverless-no-auth", "exposed-scaled", "storage-uri"],
 )
 def test_inference_service_validates_against_the_crd(crds, settings):
-    manifest = inference_service(
-        DeployConfig(target="kserve", **settings), "braking", registered=REGISTERED
-    )
+    manifest = inference_service(KServeTarget(**settings), "braking", registered=REGISTERED)
     crds.validate(manifest)
     model = manifest["spec"]["predictor"]["model"]
     assert model["modelFormat"] == {"name": "onnx", "version": "1"}
@@ -64,24 +62,24 @@ def test_the_location_comes_from_the_registered_version_unless_given():
         storage_key="model-storage",
         storage_path=VERSION_PATH,
     )
-    manifest = inference_service(DeployConfig(), "braking", registered=registered)
+    manifest = inference_service(KServeTarget(), "braking", registered=registered)
     storage = manifest["spec"]["predictor"]["model"]["storage"]
     assert storage == {"key": "model-storage", "path": VERSION_PATH}
     uri_only = SimpleNamespace(**{**vars(registered), "storage_key": None, "storage_path": None})
-    model = inference_service(DeployConfig(), "braking", registered=uri_only)["spec"]
+    model = inference_service(KServeTarget(), "braking", registered=uri_only)["spec"]
     assert model["predictor"]["model"]["storageUri"] == f"s3://models/{VERSION_PATH}"
-    explicit = DeployConfig(storage_key="other", storage_path="elsewhere/4-deadbeef")
+    explicit = KServeTarget(storage_key="other", storage_path="elsewhere/4-deadbeef")
     manifest = inference_service(explicit, "braking", registered=registered)
     assert manifest["spec"]["predictor"]["model"]["storage"]["key"] == "other"
     local = SimpleNamespace(uri="file:///home/me/model", storage_key=None, storage_path=None)
     with pytest.raises(ValueError, match=r"BRAKING_REGISTRATION_STORAGE=s3.*file:///home/me/model"):
-        inference_service(DeployConfig(), "braking", registered=local)
+        inference_service(KServeTarget(), "braking", registered=local)
 
 
 def test_a_storage_path_ending_in_a_bare_version_folder_is_refused():
     with pytest.raises(ValueError, match="version folder"):
         inference_service(
-            DeployConfig(storage_key="my-storage", storage_path="models/braking-distance/3"), "b"
+            KServeTarget(storage_key="my-storage", storage_path="models/braking-distance/3"), "b"
         )
 
 
@@ -92,11 +90,11 @@ def test_a_storage_path_ending_in_a_bare_version_folder_is_refused():
 )
 def test_model_location_must_be_given_once(settings):
     with pytest.raises(ValueError, match="storage"):
-        inference_service(DeployConfig(**settings), "braking")
+        inference_service(KServeTarget(**settings), "braking")
 
 
 def test_serving_runtime_validates_against_the_crd(crds):
-    manifest = serving_runtime(DeployConfig(), "braking")
+    manifest = serving_runtime(KServeTarget(), "braking")
     crds.validate(manifest)
     formats = manifest["spec"]["supportedModelFormats"]
     assert {"name": "onnx", "version": "1", "autoSelect": True} in formats
@@ -106,7 +104,7 @@ def test_serving_runtime_validates_against_the_crd(crds):
 
 
 def test_the_projects_own_runtime_validates_against_the_crd(crds):
-    config = DeployConfig(runtime="braking-serving", server_image="quay.io/org/braking:1.2")
+    config = KServeTarget(runtime="braking-serving", server_image="quay.io/org/braking:1.2")
     manifest = serving_runtime(config, "braking")
     crds.validate(manifest)
     spec = manifest["spec"]
@@ -127,11 +125,11 @@ def test_the_projects_own_runtime_validates_against_the_crd(crds):
 
 
 def test_the_strict_validator_rejects_unknown_and_mistyped_fields(crds):
-    manifest = inference_service(DeployConfig(**DATA_CONNECTION), "braking")
+    manifest = inference_service(KServeTarget(**DATA_CONNECTION), "braking")
     manifest["spec"]["predictor"]["model"]["storageURI"] = "s3://typo"
     with pytest.raises(ManifestError, match="storageURI"):
         crds.validate(manifest)
-    manifest = serving_runtime(DeployConfig(), "braking")
+    manifest = serving_runtime(KServeTarget(), "braking")
     manifest["spec"]["multiModel"] = "no"
     with pytest.raises(ManifestError, match="multiModel"):
         crds.validate(manifest)
