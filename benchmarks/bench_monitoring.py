@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import resource
 import socket
 import statistics
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from machine_info import machine_info
+from sections import record_sections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
@@ -255,20 +255,12 @@ def main() -> None:
         "window_rows": WINDOW,
         "psi_thresholds": profile.thresholds.psi,
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    out = args.output_dir / "monitoring.json"
     sections = {
         "detection": lambda: detection(profile, predict, args.seeds),
         "concept_drift": lambda: concept_drift(profile, predict, args.seeds),
         "capture": lambda: capture_cost(args.requests),
     }
-    for name, measure in sections.items():  # each section lands in the file as it finishes
-        try:
-            report[name] = measure()
-        except Exception as error:  # record why a section failed, keep the others
-            report[name] = {"error": f"{type(error).__name__}: {error}"}
-        out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    record_sections(report, sections, args.output_dir / "monitoring.json")
 
 
 if __name__ == "__main__":

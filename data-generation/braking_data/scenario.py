@@ -14,7 +14,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from braking_data.config import GenerationConfig, RoadConditionMix
-from braking_data.contract import BOX_COLUMNS, FEATURE_RANGES, check_road_conditions
+from braking_data.contract import (
+    BOX_COLUMNS,
+    FEATURE_COLUMNS,
+    FEATURE_RANGES,
+    ROAD_CONDITIONS,
+    check_road_conditions,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,3 +104,33 @@ def generate_scenario_frame(
     config = config or GenerationConfig()
     frame = generate_frame(rows, seed, scenario_config(scenario, config))
     return apply_sensor_faults(frame, scenario)
+
+
+def friction_conditions(friction: np.ndarray, config: GenerationConfig | None = None) -> np.ndarray:
+    """Index into ROAD_CONDITIONS of the road condition whose friction band holds each reading
+    (bands taken by their lower edge, so a reading between two bands goes to the lower one)."""
+    config = config or GenerationConfig()
+    bands = sorted(config.road_conditions.items(), key=lambda item: item[1].friction[0])
+    lows = np.array([mix.friction[0] for _, mix in bands[1:]])
+    band = np.searchsorted(lows, np.asarray(friction, dtype=np.float64), side="right")
+    codes = np.array([ROAD_CONDITIONS.index(name) for name, _ in bands], dtype=np.int8)
+    return codes[band]
+
+
+def traffic_scenario(features: np.ndarray, config: GenerationConfig | None = None) -> Scenario:
+    """The world seen in served rows: condition shares by friction band, speed shift."""
+    config = config or GenerationConfig()
+    features = np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURE_COLUMNS))
+    codes = friction_conditions(features[:, FEATURE_COLUMNS.index("road_friction")], config)
+    counts = np.bincount(codes, minlength=len(ROAD_CONDITIONS))
+    shares = {
+        name: round(float(c) / len(codes), 4)
+        for name, c in zip(ROAD_CONDITIONS, counts, strict=True)
+        if c and name in config.road_conditions
+    }
+    total = sum(shares.values())
+    shares = {k: v / total for k, v in shares.items()} if total else {}
+    speed = features[:, FEATURE_COLUMNS.index("your_speed")]
+    low, high = config.your_speed_kmh
+    shift = float(np.mean(speed) - (low + high) / 2) if len(speed) else 0.0
+    return Scenario(condition_shares=shares, speed_shift_kmh=round(shift, 1))

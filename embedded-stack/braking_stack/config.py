@@ -49,6 +49,11 @@ class StackConfig(BaseSettings):
         return self.state_dir / MODEL_REPOSITORY.relative_to(STATE_DIR)
 
     @property
+    def inference_log(self) -> Path:
+        """Where the stack's collector writes the inference log (Parquet partitions)."""
+        return self.state_dir / "inference-log"
+
+    @property
     def registry_db(self) -> Path:
         """The registry's SQLite file (same place as `braking registry serve`'s default)."""
         return self.state_dir / REGISTRY_DB.relative_to(STATE_DIR)

@@ -112,7 +112,7 @@ def _command(config: StackConfig, service: str) -> list[str]:
         config.registry_db.parent.mkdir(parents=True, exist_ok=True)
         return [*entry_point, *address, "--db", str(config.registry_db), *auth]
     if service == "monitoring":
-        return [*entry_point, *address, "--store", str(config.state_dir / "inference-log")]
+        return [*entry_point, *address, "--store", str(config.inference_log)]
     config.model_repository.mkdir(parents=True, exist_ok=True)
     repository = ["--model-repository", str(config.model_repository)]
     workers = ["--workers", str(config.serving_workers)]

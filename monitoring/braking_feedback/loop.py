@@ -18,16 +18,16 @@ import httpx
 import numpy as np
 
 from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, LABEL_COLUMN, OUTPUT_TENSOR
-from braking_data.scenario import Scenario, generate_scenario_frame
-from braking_feedback import champion
+from braking_data.scenario import Scenario, generate_scenario_frame, traffic_scenario
+from braking_feedback.champion import registered_version
 from braking_feedback.retrain import (
     Challenger,
     onnx_predictions,
-    traffic_scenario,
     train_challenger,
 )
 from braking_feedback.trigger import RetrainTrigger, TriggerConfig
 from braking_model.reference import ReferenceProfile
+from braking_monitoring import champions as champion
 from braking_monitoring.promotion import PromotionDecision, compare_models
 from braking_release.config import DeployConfig, LocalServingTarget, RegistrationConfig
 from braking_release.deploy import deploy_model
@@ -87,9 +87,11 @@ class Loop:
         )
         response.raise_for_status()
 
-    def release(self, model_dir: Path) -> str:
+    def release(self, model_dir: Path, allow_failed_gate: bool = False) -> str:
         """Register, deploy and crown `model_dir`; returns its version name."""
-        registered = register_model(model_dir, self.registration)
+        registered = register_model(
+            model_dir, self.registration, allow_failed_gate=allow_failed_gate
+        )
         self.publish_profile(registered.version_name, model_dir)
         deploy_model(model_dir, self.deploy, registered=registered)
         champion.set_champion(self.registration, registered.version_name)
@@ -153,11 +155,13 @@ def run_loop(
     serving = champion.champions(loop.registration).champion
     if serving is None:
         first = train_challenger(work_dir / "champion", Scenario(), seed, rows, 2, search_space)
-        serving = loop.release(first.model_dir)
+        # The loop needs a model serving to show drift; the gate's verdict is printed, and
+        # every later challenger must pass it to be promoted.
+        serving = loop.release(first.model_dir, allow_failed_gate=True)
         gate = "passed" if first.gate_passed else f"failed: {'; '.join(first.gate_reasons)}"
         say(f"serve     : no champion yet: trained one on the default world (gate {gate})")
     else:
-        version = champion.registered_version(loop.registration, serving)
+        version = registered_version(loop.registration, serving)
         loop.publish_profile(serving, Path(version.uri.removeprefix("file://")))
     result = LoopResult(champion=serving)
     say(f"serve     : champion v{serving} serving at {loop.serving}")

@@ -1,9 +1,8 @@
 """Retraining on fresh data that follows the traffic, and the champion/challenger step.
 
-`traffic_scenario` reads the world from served rows (the road-condition mix from the friction
-bands, the speed shift from our speed); `train_challenger` generates fresh data in that world
-with a seed from the run time, trains and gates a challenger; `decide` compares it with the
-champion on the latest labelled window and records the decision on the registry.
+`train_challenger` generates fresh data in the world read from served rows
+(`braking_data.scenario.traffic_scenario`) with a seed from the run time, then trains and
+gates a challenger.
 """
 
 from __future__ import annotations
@@ -13,30 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from braking_data.config import GenerationConfig
-from braking_data.contract import FEATURE_COLUMNS
 from braking_data.scenario import Scenario, scenario_config
-
-
-def traffic_scenario(features: np.ndarray, config: GenerationConfig | None = None) -> Scenario:
-    """The world seen in served rows: condition shares by friction band, speed shift."""
-    config = config or GenerationConfig()
-    features = np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURE_COLUMNS))
-    friction = features[:, FEATURE_COLUMNS.index("road_friction")]
-    bands = sorted(config.road_conditions.items(), key=lambda item: item[1].friction[0])
-    lows = np.array([mix.friction[0] for _, mix in bands[1:]])
-    counts = np.bincount(np.searchsorted(lows, friction, side="right"), minlength=len(bands))
-    shares = {
-        name: round(float(c) / max(len(friction), 1), 4)
-        for (name, _), c in zip(bands, counts, strict=True)
-    }
-    shares = {k: v for k, v in shares.items() if v > 0}
-    total = sum(shares.values())
-    shares = {k: v / total for k, v in shares.items()} if total else {}
-    speed = features[:, FEATURE_COLUMNS.index("your_speed")]
-    low, high = config.your_speed_kmh
-    shift = float(np.mean(speed) - (low + high) / 2) if len(speed) else 0.0
-    return Scenario(condition_shares=shares, speed_shift_kmh=round(shift, 1))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from braking_common.defaults import LOOPBACK_HOST, TRIGGER_PORT
+from braking_data.seeds import seed_from_time
 
 Starter = Callable[[dict[str, Any]], Any]
 
@@ -39,16 +40,13 @@ class TriggerConfig(BaseSettings):
         86400.0, ge=0, description="one run per (model, version, reason) within this time"
     )
     data_rows: int = Field(100_000, ge=1000, description="rows the retraining run generates")
+    log_fraction: float = Field(
+        0.2, ge=0, le=1, description="share of those rows taken from labelled logged traffic"
+    )
     cluster_url: str = Field(
         "http://braking-retrain-trigger.braking-distance.svc:8084",
         description="the trigger's in-cluster URL, which Alertmanager's webhook calls",
     )
-
-
-def seed_from_time(when: float) -> int:
-    """A data seed from a run's start time (seconds), as KFP's create-time placeholder gives."""
-    # Nine digits at most: the registry stores the seed as an int property (|n| < 1e9).
-    return int(when) % 1_000_000_000
 
 
 @dataclass
@@ -106,7 +104,11 @@ class RetrainTrigger:
                     "cooling_down", key, f"cool-down: next start in {wait:.0f} s"
                 )
             else:
-                arguments = {"seed": seed_from_time(now), "data_rows": self.config.data_rows}
+                arguments = {
+                    "seed": seed_from_time(now),
+                    "data_rows": self.config.data_rows,
+                    "log_fraction": self.config.log_fraction,
+                }
                 outcome = self._outcome("started", key, "retraining run started", arguments)
                 self._fired[key] = self._last_start = now
                 self._busy = True

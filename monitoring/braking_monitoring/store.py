@@ -39,8 +39,9 @@ LABEL_SCHEMA = pa.schema(
 def open_store(uri: str) -> tuple[fs.FileSystem, str]:
     """Filesystem and root path of a store URI: a local path, file://, or s3://bucket/prefix.
 
-    S3 endpoint and credentials come from the usual AWS_* variables (AWS_ENDPOINT_URL for a
-    non-AWS endpoint, as on OpenShift AI data connections).
+    On S3 the data connection's variables (AWS_S3_ENDPOINT, AWS_ACCESS_KEY_ID, ...: what an
+    OpenShift AI data connection Secret holds) take effect; without AWS_S3_ENDPOINT, pyarrow's
+    own resolution applies (AWS_ENDPOINT_URL, profiles, instance roles).
     """
     if "://" not in uri:
         from pathlib import Path
@@ -48,8 +49,32 @@ def open_store(uri: str) -> tuple[fs.FileSystem, str]:
         path = Path(uri).resolve()
         path.mkdir(parents=True, exist_ok=True)
         return fs.LocalFileSystem(), path.as_posix()
+    if uri.startswith("s3://") and "?" not in uri:
+        connected = _data_connection_filesystem()
+        if connected is not None:
+            return connected, uri.removeprefix("s3://").rstrip("/")
     filesystem, root = fs.FileSystem.from_uri(uri)
     return filesystem, root.rstrip("/")
+
+
+def _data_connection_filesystem() -> fs.S3FileSystem | None:
+    """An S3 filesystem on the data connection's endpoint, None when none is set."""
+    from urllib.parse import urlsplit
+
+    from braking_release.config import S3Connection
+
+    connection = S3Connection()
+    if not connection.s3_endpoint:
+        return None
+    endpoint = urlsplit(connection.s3_endpoint)
+    secret = connection.secret_access_key
+    return fs.S3FileSystem(
+        access_key=connection.access_key_id,
+        secret_key=secret.get_secret_value() if secret else None,
+        region=connection.default_region or "us-east-1",
+        scheme=endpoint.scheme,
+        endpoint_override=endpoint.netloc,
+    )
 
 
 class InferenceStore:
@@ -103,7 +128,8 @@ class InferenceStore:
     def _write(self, table: pa.Table, partition: str) -> None:
         date = datetime.now(UTC).strftime("%Y-%m-%d")
         folder = f"{self.root}/{partition}/date={date}"
-        self.fs.create_dir(folder, recursive=True)
+        if isinstance(self.fs, fs.LocalFileSystem):  # object stores have no folders to make
+            self.fs.create_dir(folder, recursive=True)
         name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
         pq.write_table(table, f"{folder}/{name}", filesystem=self.fs, compression="zstd")
 

@@ -74,7 +74,8 @@ def run_command(
         bool,
         typer.Option(
             help="Exit 3 when the quality gate rejects the model (nothing registered or "
-            "deployed), for scripts that go on to use the deployed model.",
+            "deployed), for scripts that go on to use the deployed model (a kept champion "
+            "keeps serving).",
             envvar=f"{PIPELINE_ENV}REQUIRE_RELEASE",
         ),
     ] = False,
@@ -96,7 +97,7 @@ def run_command(
         hint = f"; the steps' output is in {log_file}" if log_file else ""
         raise fail(f"local pipeline run failed: {exc}{hint}", code=1) from exc
     _print_summary(summary)
-    if require_release and summary.endpoint_url is None:
+    if require_release and summary.decision is None:
         raise fail(
             "the quality gate rejected the model, so nothing was registered or deployed "
             "(reasons above; loosen with -p gate_thresholds='{...}' or train on more rows)",
@@ -117,6 +118,8 @@ def _print_summary(summary: LocalRunSummary) -> None:
         table.add_row("", reason)
     if summary.registered:
         table.add_row("registered", _describe(summary.registered))
+    if summary.decision:
+        table.add_row("champion", f"{summary.decision}: {'; '.join(summary.decision_reasons)}")
     if summary.endpoint_url:
         table.add_row("endpoint", summary.endpoint_url)
     if summary.smoke_prediction is not None:

@@ -191,7 +191,8 @@ def schedule_command(
     ] = False,
     **shared: Any,
 ) -> None:
-    """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA."""
+    """Upload the pipeline (or a new version) and run it on a cron schedule on the DSPA; each
+    run draws fresh data (seed from its scheduled time) unless --seed or -p fresh_data=false."""
     from braking_pipelines import remote
     from braking_pipelines.cron import CronError, validate_cron
     from braking_pipelines.pipeline import DESCRIPTION
@@ -202,6 +203,8 @@ def schedule_command(
         raise fail(str(exc)) from exc
     run = remote_run(**shared)
     config, dspa = run.config, run.dspa
+    if shared.get("seed") is None:  # every scheduled run draws fresh data, unless a seed pins it
+        run.arguments.setdefault("fresh_data", True)
     name = job_name or f"{config.name}-scheduled"
     try:
         with _package(config, run.package) as package_file:

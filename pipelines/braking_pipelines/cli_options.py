@@ -84,4 +84,22 @@ def run_arguments(config: PipelineConfig, params: list[str] | None, **named: Any
         arguments = parse_arguments(build_pipeline(config), list(params or []))
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    if "scenario" in arguments:  # checked here, not minutes later in the data step
+        _check_scenario(arguments["scenario"])
     return {**arguments, **{name: value for name, value in named.items() if value is not None}}
+
+
+def _check_scenario(scenario: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    from braking_data.scenario import Scenario
+
+    try:
+        Scenario(**scenario)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise fail(
+            f"parameter scenario.{where}={error.get('input')!r}: {error['msg']} "
+            f"(fields: {', '.join(Scenario.model_fields)})"
+        ) from None

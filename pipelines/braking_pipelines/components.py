@@ -19,12 +19,41 @@ component = dsl.component(base_image=DEFAULT_BASE_IMAGE, install_kfp_package=Fal
 
 
 @component
-def generate_data(rows: int, seed: int, dataset: Output[Dataset], stats: Output[Metrics]):
-    """Simulate `rows` camera/radar/road sensor readings with their braking label."""
-    from braking_data.generate import write_dataset
+def data_seed(seed: int, fresh_data: bool, scheduled_time: str, created_time: str) -> int:
+    """The data seed: `seed`, or with `fresh_data` one from the run's scheduled/creation time
+    (a step of its own, uncached, so a fixed-seed run still hits the data step's cache)."""
+    from braking_data.seeds import run_seed
 
-    info = write_dataset(dataset.path, rows=rows, seed=seed)
-    dataset.metadata.update({"format": "parquet", "rows": info.rows, "sha256": info.sha256})
+    return run_seed(seed, fresh_data, scheduled_time, created_time)
+
+
+@component
+def generate_data(
+    rows: int,
+    seed: int,
+    dataset: Output[Dataset],
+    stats: Output[Metrics],
+    scenario: dict = {},  # noqa: B006 (KFP reads the default; never mutated)
+    inference_log: str = "",
+    model_name: str = "",  # whose logged rows to mix in (the pipeline passes its model)
+    log_fraction: float = 0.0,
+    evaluation_rows: int = 1000,
+):
+    """Simulate `rows` camera/radar/road sensor readings with their braking label in the
+    scenario's world, `log_fraction` of them taken from older labelled rows of the inference
+    log (the latest `evaluation_rows` per version stay held out for the promotion)."""
+    from braking_data.scenario import Scenario
+    from braking_monitoring.challenge import write_training_data
+
+    info, logged = write_training_data(
+        dataset.path, rows, seed, Scenario(**scenario),
+        (inference_log, model_name), log_fraction, evaluation_rows,
+    )  # fmt: skip
+    dataset.metadata.update(
+        {"format": "parquet", "rows": info.rows, "sha256": info.sha256, "seed": seed}
+        | {"logged_rows": logged}
+    )
+    stats.log_metric("logged_rows", logged)
     for condition, label in info.label_stats.items():
         stats.log_metric(f"{condition}_rows", label.rows)
         stats.log_metric(f"{condition}_mean_brake", round(label.mean, 4))
@@ -192,6 +221,42 @@ def register_model(
 
 
 @component
+def compare_models(
+    model: Input[Model],
+    registered: Input[Artifact],
+    model_name: str,
+    registry_url: str,
+    data_seed: int,
+    scenario: dict,
+    inference_log: str,
+    evaluation_rows: int,
+    evidence: Output[Metrics],
+) -> str:
+    """Champion/challenger: "promote" or "keep" the registered version, decided on a labelled
+    window held out of its training; the decision and evidence go on the version."""
+    from braking_data.scenario import Scenario
+    from braking_monitoring.challenge import challenge_champion
+    from braking_release.register import RegistrationConfig
+
+    settings = RegistrationConfig(registry_url=registry_url, model_name=model_name)
+    decision, where = challenge_champion(
+        model.path,
+        registered.metadata["version_name"],
+        bool(model.metadata.get("gate_passed", False)),
+        settings,
+        store_uri=inference_log,
+        rows=evaluation_rows,
+        seed=data_seed,
+        scenario=Scenario(**scenario),
+    )
+    for name, value in decision.properties().items():
+        if isinstance(value, bool | int | float):
+            evidence.log_metric(name, value)
+    evidence.metadata.update(where | {"reasons": decision.reasons})
+    return "promote" if decision.promote else "keep"
+
+
+@component
 def deploy_model(
     model: Input[Model],
     registered: Input[Artifact],
@@ -200,7 +265,8 @@ def deploy_model(
     registry_url: str,
 ) -> str:
     """Serve the registered model (local OIP server or KServe), record where it serves in the
-    registry; returns its endpoint URL."""
+    registry and crown it champion; returns its endpoint URL."""
+    from braking_monitoring import champions
     from braking_release import deploy, serving_records
     from braking_release.register import RegisteredModelVersion, RegistrationConfig
 
@@ -209,6 +275,7 @@ def deploy_model(
     deployment = deploy.deploy_model(model.path, settings, registered=version)
     registry = RegistrationConfig(registry_url=registry_url, model_name=model_name)
     serving_records.record_deployment(deployment, version, registry)
+    champions.set_champion(registry, version.version_name)
     return deployment.internal_url or deployment.url  # the smoke step runs in the cluster too
 
 

@@ -39,6 +39,7 @@ S3_CONNECTION_KEYS = (
 # The pipeline's steps, in order: the component names, which are also the keys of per-step
 # settings such as `pods.timeouts`.
 STEPS = (
+    "data_seed",
     "generate_data",
     "split_data",
     "plan_shards",
@@ -47,6 +48,7 @@ STEPS = (
     "train_model",
     "validate_model",
     "register_model",
+    "compare_models",
     "deploy_model",
     "smoke_test",
 )
@@ -135,6 +137,22 @@ class PipelineConfig(BaseSettings):
     )
     data_rows: int = Field(20_000, ge=100, description="Rows of sensor data to generate.")
     seed: int = Field(7, ge=0, description="Seed of data generation, split and search.")
+    fresh_data: bool = Field(
+        False,
+        description="Derive the data seed from the run's scheduled/creation time (recurring "
+        "and retraining runs); False keeps `seed`, so runs are reproducible.",
+    )
+    inference_log: str = Field(
+        "",
+        description="Inference log the collector writes (folder or s3://bucket/prefix): its "
+        "labelled rows are the promotion window and may be mixed into training; '' = none.",
+    )
+    log_fraction: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of training rows taken from the inference log."
+    )
+    evaluation_rows: int = Field(
+        1_000, ge=100, description="Rows of the labelled window the promotion decides on."
+    )
     tuning_shards: int = Field(
         2, ge=1, description="Search-space shards, one tuning task (pod) each."
     )

@@ -2,9 +2,12 @@
 
 kfp.local's `SubprocessRunner(use_venv=False)` runs every step as a subprocess of this
 Python (the project is installed here, as it is in the image), writes artifacts under
-`PipelineConfig.local_root/<pipeline>-<timestamp>/<task>/`, and honours dsl.If,
-dsl.ParallelFor and dsl.Collected. Secrets, retries, caching and resources are cluster
-features kfp.local ignores: steps read their settings from this process's env instead.
+`PipelineConfig.local_root/<pipeline>-<timestamp>/<task>/`, and honours dsl.If (nested
+too: deployment runs only when the compare step says "promote"), dsl.ParallelFor and
+dsl.Collected. It cannot resolve the run-time placeholders, so a `fresh_data` run takes its
+data seed from the local run's start time instead (`build_pipeline(run_time=...)`).
+Secrets, retries, caching and resources are cluster features kfp.local ignores: steps read
+their settings from this process's env instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +86,20 @@ class LocalRunSummary:
         return None if registered is None else dict(registered.artifact("registered")["metadata"])
 
     @property
+    def decision(self) -> str | None:
+        """The champion comparison's "promote" or "keep"; None when it did not run."""
+        compared = self.task("compare-models")
+        return None if compared is None else str(compared.parameters["Output"])
+
+    @property
+    def decision_reasons(self) -> list[str]:
+        """Why the comparison promoted or kept the version."""
+        compared = self.task("compare-models")
+        if compared is None:
+            return []
+        return list(compared.artifact("evidence")["metadata"].get("reasons", []))
+
+    @property
     def endpoint_url(self) -> str | None:
         """URL of the deployed model, when it was deployed."""
         deployed = self.task("deploy-model")
@@ -128,7 +146,8 @@ def run_local(
         pipeline_root=str(root),
         raise_on_error=True,
     )
-    pipeline = build_pipeline(config)
+    # kfp.local cannot resolve the run-time placeholders: the run's own start time stands in.
+    pipeline = build_pipeline(config, run_time=datetime.now(UTC).isoformat())
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         # kfp.local swaps the root logger's handlers around each task, from one thread per

@@ -1,4 +1,5 @@
-"""The braking pipeline: data -> split -> sharded search -> train -> gate -> register -> deploy.
+"""The braking pipeline: data -> split -> sharded search -> train -> gate -> register ->
+compare with the champion -> deploy (only when promoted).
 
 `build_pipeline(config)` returns the `@dsl.pipeline` built with that configuration: the
 image of every step, resources, retries and secret names are fixed here, while the run's
@@ -50,9 +51,18 @@ def configured(step: PythonComponent, name: str, config: PipelineConfig):
     return task
 
 
-def build_pipeline(config: PipelineConfig | None = None) -> graph_component.GraphComponent:
-    """The pipeline compiled, run locally and submitted by this package."""
+def build_pipeline(
+    config: PipelineConfig | None = None, run_time: str | None = None
+) -> graph_component.GraphComponent:
+    """The pipeline compiled, run locally and submitted by this package.
+
+    The data step learns the run's scheduled and creation times from KFP's placeholders;
+    `run_time` (RFC 3339) stands in for both where nothing resolves them: kfp.local 2.17
+    fails on them (IndexError in `placeholder_utils.convert_placeholder_parts_to_path`).
+    """
     config = config or PipelineConfig()
+    scheduled = run_time or dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER
+    created = run_time or dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER
     step = {name: configured(getattr(components, name), name, config) for name in STEPS}
     if config.kfp_backend == "2.0":
         step["select_best"] = configured(components.select_best_of_one, "select_best", config)
@@ -70,8 +80,26 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
         model_name: str = config.model_name,
         registry_url: str = config.registry_url,
         deploy_target: str = config.deploy_target,
+        fresh_data: bool = config.fresh_data,
+        scenario: dict = {},  # noqa: B006 (the world to generate: braking_data.scenario.Scenario)
+        inference_log: str = config.inference_log,
+        log_fraction: float = config.log_fraction,
+        evaluation_rows: int = config.evaluation_rows,
     ) -> None:
-        data = step["generate_data"](rows=data_rows, seed=seed)
+        fresh = step["data_seed"](
+            seed=seed, fresh_data=fresh_data, scheduled_time=scheduled, created_time=created
+        )
+        fresh.set_display_name("Data seed").set_caching_options(False)  # the time may be new
+
+        log = {"inference_log": inference_log, "evaluation_rows": evaluation_rows}
+        data = step["generate_data"](
+            rows=data_rows,
+            seed=fresh.output,
+            scenario=scenario,
+            model_name=model_name,
+            log_fraction=log_fraction,
+            **log,
+        )
         data.set_display_name("Generate sensor data")
 
         split = step["split_data"](dataset=data.outputs["dataset"], test_fraction=test_fraction)
@@ -107,39 +135,60 @@ def build_pipeline(config: PipelineConfig | None = None) -> graph_component.Grap
                 run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             )
             _as_service_call(registered.set_display_name("Register model"), config)
-            if config.kfp_backend == "2.15":  # older drivers reject `optional` Secrets
-                kubernetes.use_secret_as_env(
-                    registered,
-                    secret_name=config.registry_token_secret,
-                    secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
-                    optional=True,
-                )
-            kubernetes.use_secret_as_env(
-                registered,
-                secret_name=config.s3_connection_secret,
-                # the whole data connection, under its own keys: the step uploads the model
-                secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
-            )
-            registered.set_env_variable(
-                "BRAKING_REGISTRATION_STORAGE_KEY", config.s3_connection_secret
-            )
+            _with_registry_secrets(registered, config)
 
-            # The deploy step points KServe at the location the registry recorded; KServe's
-            # storage-initializer reads the data connection itself, so no S3 secret here.
-            deployed = step["deploy_model"](
+            compared = step["compare_models"](
                 model=validated,
                 registered=registered.outputs["registered"],
                 model_name=model_name,
-                deploy_target=deploy_target,
                 registry_url=registry_url,
+                data_seed=fresh.output,
+                scenario=scenario,
+                **log,
             )
-            _as_service_call(deployed.set_display_name("Deploy model"), config)
-            deployed.set_env_variable("BRAKING_DEPLOY_KSERVE_SERVER_IMAGE", config.base_image)
+            _as_service_call(compared.set_display_name("Compare with the champion"), config)
+            _with_registry_secrets(compared, config)  # downloads the champion, reads the log
 
-            smoke = step["smoke_test"](endpoint_url=deployed.output, **SMOKE_SCENARIO)
-            _as_service_call(smoke.set_display_name("Smoke inference"), config)
+            with dsl.If(compared.outputs["Output"] == "promote", name="promoted"):
+                release = {"model_name": model_name, "registry_url": registry_url}
+                _deploy(step, config, validated, registered, deploy_target, **release)
 
     return braking_pipeline
+
+
+def _deploy(step: dict, config: PipelineConfig, validated, registered, target, **release) -> None:
+    """Deploy the promoted version, crown it champion, then ask it once."""
+    # The deploy step points KServe at the location the registry recorded; KServe's
+    # storage-initializer reads the data connection itself, so no S3 secret here.
+    deployed = step["deploy_model"](
+        model=validated,
+        registered=registered.outputs["registered"],
+        deploy_target=target,
+        **release,
+    )
+    _as_service_call(deployed.set_display_name("Deploy model"), config)
+    deployed.set_env_variable("BRAKING_DEPLOY_KSERVE_SERVER_IMAGE", config.base_image)
+
+    smoke = step["smoke_test"](endpoint_url=deployed.output, **SMOKE_SCENARIO)
+    _as_service_call(smoke.set_display_name("Smoke inference"), config)
+
+
+def _with_registry_secrets(task: dsl.PipelineTask, config: PipelineConfig) -> None:
+    """The registry token (optional Secret) and the whole S3 data connection, as env vars."""
+    if config.kfp_backend == "2.15":  # older drivers reject `optional` Secrets
+        kubernetes.use_secret_as_env(
+            task,
+            secret_name=config.registry_token_secret,
+            secret_key_to_env={config.registry_token_key: REGISTRY_TOKEN_ENV},
+            optional=True,
+        )
+    kubernetes.use_secret_as_env(
+        task,
+        secret_name=config.s3_connection_secret,
+        # the whole data connection, under its own keys: the step uploads the model
+        secret_key_to_env={key: key for key in S3_CONNECTION_KEYS},
+    )
+    task.set_env_variable("BRAKING_REGISTRATION_STORAGE_KEY", config.s3_connection_secret)
 
 
 def compile_pipeline(config: PipelineConfig, output: Path) -> Path:

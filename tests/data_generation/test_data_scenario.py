@@ -53,3 +53,25 @@ def test_concept_drift_changes_labels_not_inputs():
 def test_bad_condition_shares_are_refused(shares, message):
     with pytest.raises(ValueError, match=message):
         Scenario(condition_shares=shares)
+
+
+def test_friction_readings_map_to_their_road_condition():
+    from braking_data.contract import ROAD_CONDITIONS
+    from braking_data.scenario import friction_conditions
+
+    frame = generate_frame(5_000, 5)
+    codes = friction_conditions(frame["road_friction"].to_numpy())
+    named = np.asarray(ROAD_CONDITIONS)[codes]
+    # Noisy friction readings near a band edge may fall into the neighbouring band.
+    assert (named == frame["road_condition"].astype(str).to_numpy()).mean() > 0.95
+
+
+def test_traffic_scenario_reads_the_world_back_from_served_rows():
+    from braking_data.contract import FEATURE_COLUMNS
+    from braking_data.scenario import traffic_scenario
+
+    world = Scenario(condition_shares={"ice": 0.3}, speed_shift_kmh=15)
+    features = generate_scenario_frame(20_000, 6, world)[list(FEATURE_COLUMNS)].to_numpy()
+    seen = traffic_scenario(features)
+    assert seen.condition_shares["ice"] == pytest.approx(0.3, abs=0.03)
+    assert seen.speed_shift_kmh == pytest.approx(15, abs=2)

@@ -9,9 +9,11 @@ import httpx
 import pytest
 
 from braking_data.scenario import Scenario
-from braking_feedback import champion
+from braking_feedback.champion import rollback
 from braking_feedback.loop import SERVICES, run_loop
-from braking_release.config import LocalServingTarget
+from braking_monitoring import champions as champion
+from braking_release.config import DeployConfig, LocalServingTarget, RegistrationConfig
+from braking_release.register import connect
 from braking_stack.config import StackConfig
 from braking_stack.stack import stack_down
 
@@ -43,11 +45,11 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_
             "serve", "serve", "serve", "drift", "alarm", "labels", "retrain", "compare", "decision"
         ], steps  # fmt: skip
         assert result.decision is not None and result.decision.evidence.rows == 600
-        registration = champion.RegistrationConfig(registry_url=stack.registry_url)
+        registration = RegistrationConfig(registry_url=stack.registry_url)
         if result.challenger is None:  # the challenger failed the gate: nothing to record
             assert not result.decision.promote
             return
-        registry = champion.connect(registration)
+        registry = connect(registration)
         version = registry.get_model_version(registration.model_name, result.challenger)
         recorded = version.custom_properties["promotion.decision"]
         assert recorded == ("promote" if result.decision.promote else "keep")
@@ -57,8 +59,8 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_
             local = LocalServingTarget(
                 server_url=stack.serving_url, repository=stack.model_repository
             )
-            deploy = champion.DeployConfig(local=local)
-            assert champion.rollback(registration, deploy).version == result.champion
+            deploy = DeployConfig(local=local)
+            assert rollback(registration, deploy).version == result.champion
             ready = httpx.get(f"{stack.serving_url}/v2/models/{registration.model_name}/ready")
             assert ready.json()["version"] == result.champion
         else:

@@ -78,6 +78,8 @@ def test_runs_get_a_seed_from_their_start_time():
     _trigger(clock, started).fire("m", "3", "drift")
     assert started[0]["seed"] == seed_from_time(clock.now) == 1_000_000
     assert started[0]["alarm"]["reason"] == "drift"
+    # ...and mix a share of labelled logged traffic into the fresh rows.
+    assert started[0]["log_fraction"] == TriggerConfig().log_fraction > 0
 
 
 ALERTMANAGER_PAYLOAD = {  # the shape Alertmanager's webhook_config posts (version 4)
@@ -143,3 +145,31 @@ def test_malformed_webhook_payloads_are_refused(payload, message):
         firing_alarms(payload)
     client = TestClient(webhook_app(RetrainTrigger(print)))
     assert client.post("/alerts", json=payload).status_code == 400
+
+
+def test_a_run_follows_the_world_of_the_alarmed_versions_traffic(tmp_path):
+    import time
+
+    from braking_data.contract import FEATURE_COLUMNS
+    from braking_data.scenario import Scenario, generate_scenario_frame
+    from braking_feedback.starters import run_arguments
+    from braking_monitoring.events import InferenceRows
+    from braking_monitoring.store import InferenceStore
+
+    store = InferenceStore(str(tmp_path / "log"))
+    icy = generate_scenario_frame(2_000, 4, Scenario(condition_shares={"ice": 0.3}))
+    features = icy[list(FEATURE_COLUMNS)].to_numpy("float32")
+    ids = [f"r{i}" for i in range(len(icy))]
+    store.add(InferenceRows("m", "3", ids, features, features[:, 0] * 0, time.time()))
+    store.flush()
+    alarm = {"model": "m", "version": "3", "reason": "drift"}
+    started = {"seed": 5, "data_rows": 1000, "log_fraction": 0.2, "alarm": alarm}
+
+    run = run_arguments(started, str(tmp_path / "log"))
+
+    assert run["seed"] == 5 and run["log_fraction"] == 0.2
+    assert run["inference_log"] == str(tmp_path / "log")
+    assert run["scenario"]["condition_shares"]["ice"] == pytest.approx(0.3, abs=0.04)
+    Scenario(**run["scenario"])  # a valid pipeline `scenario` argument
+    # A version nobody served, or no log at all: the default world.
+    assert run_arguments({**started, "alarm": {**alarm, "version": "9"}}, "")["scenario"] == {}

@@ -76,7 +76,19 @@ def test_schedule_creates_the_recurring_run(kfp_api, tmp_path):
     assert kfp_api.problems == []
     (job,) = kfp_api.recurring_runs
     assert job["trigger"]["cron_schedule"]["cron"] == "0 30 1 * * MON-FRI"
-    assert job["runtime_config"]["parameters"] == {"tuning_shards": 4}
+    # Every scheduled run draws fresh data: its seed comes from its scheduled time.
+    assert job["runtime_config"]["parameters"] == {"tuning_shards": 4, "fresh_data": True}
+
+
+def test_a_schedule_with_a_seed_keeps_it(kfp_api, tmp_path):
+    package = tmp_path / "p.yaml"
+    assert invoke("compile", "-o", str(package)).exit_code == 0
+    arguments = ["--package", str(package), "--host", kfp_api.url, "--token", kfp_api.token]
+    assert invoke("schedule", *arguments, "--seed", "11").exit_code == 0
+    assert invoke("schedule", *arguments, "-p", "fresh_data=false").exit_code == 0
+    assert kfp_api.problems == []
+    first, second = (job["runtime_config"]["parameters"] for job in kfp_api.recurring_runs)
+    assert first == {"seed": 11} and second == {"fresh_data": False}
 
 
 def test_a_refused_token_exits_1_with_the_reason(kfp_api):
@@ -108,3 +120,20 @@ def test_run_is_always_local_and_still_accepts_the_old_flag():
     assert help_text.exit_code == 0
     assert "kfp.local" in help_text.output and "--local" not in help_text.output
     assert invoke("run", "--local", "--help").exit_code == 0
+
+
+def test_a_bad_scenario_is_refused_before_any_step_runs(tmp_path):
+    result = invoke(
+        "run",
+        "--no-stack",
+        "--output-dir",
+        str(tmp_path),
+        "-p",
+        "scenario={condition_shares: {fog: 0.3}}",
+    )
+    assert result.exit_code == 2
+    assert "parameter scenario.condition_shares=" in result.output and "fog" in result.output
+    assert not any(tmp_path.iterdir())  # no run started
+    typo = invoke("run", "--no-stack", "-p", "scenario={speed_shift: 15}")
+    assert typo.exit_code == 2 and "scenario.speed_shift=15" in typo.output
+    assert "speed_shift_kmh" in typo.output  # the fields it could have meant

@@ -56,7 +56,12 @@ def test_every_step_runs_from_its_compiled_command(
 ):
     package = compile_pipeline(PipelineConfig(), tmp_path / "pipeline.yaml")
     steps = CompiledSteps(package, image_venv, tmp_path / "steps")
-    data = steps.run("generate-data", {"rows": 1500, "seed": 7}, {})
+    times = {"scheduled_time": "2026-12-02T02:00:00Z", "created_time": "2026-12-02T02:00:03Z"}
+    seed = steps.run("data-seed", {"seed": 7, "fresh_data": False, **times}, {})
+    assert seed["Output"] == 7
+    fresh = steps.run("data-seed", {"seed": 7, "fresh_data": True, **times}, {}, run_name="fresh")
+    assert fresh["Output"] == 796_176_800  # 2026-12-02T02:00:00Z in seconds, mod 1e9
+    data = steps.run("generate-data", {"rows": 1500, "seed": seed["Output"]}, {})
     assert data["dataset"]["metadata"]["rows"] == 1500
     split = steps.run("split-data", {"test_fraction": 0.25}, {"dataset": [data["dataset"]]})
     plan = steps.run("plan-shards", {"shard_count": 2}, {})
@@ -121,6 +126,14 @@ def _release(steps: CompiledSteps, model: dict, registry_port: int) -> None:
         {"model": [model]},
     )
     assert registered["registered"]["metadata"]["model_version_id"]
+    window = {"data_seed": 7, "scenario": {}, "inference_log": "", "evaluation_rows": 300}
+    compared = steps.run(
+        "compare-models",
+        {"model_name": "braking-distance", "registry_url": registry_url, **window},
+        {"model": [model], "registered": [registered["registered"]]},
+    )
+    assert compared["Output"] == "promote"  # no champion yet
+    assert compared["evidence"]["metadata"]["window"] == "generated"
     deployed = steps.run(
         "deploy-model",
         {"model_name": "braking-distance", "deploy_target": "local", "registry_url": registry_url},

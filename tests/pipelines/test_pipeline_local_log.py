@@ -78,7 +78,7 @@ def test_a_handler_left_on_the_root_logger_by_the_run_is_removed_after_it(monkey
         logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))  # stdout: the log
         (tmp_path / f"{config.name}-run").mkdir()
 
-    monkeypatch.setattr(pipeline, "build_pipeline", lambda config: leaky_pipeline)
+    monkeypatch.setattr(pipeline, "build_pipeline", lambda config, run_time=None: leaky_pipeline)
     before = logging.getLogger().handlers[:]
     run_local(config, {}, log_file=tmp_path / "run.log", use_stack=False)
     assert logging.getLogger().handlers == before

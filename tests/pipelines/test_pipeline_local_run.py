@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lifecycle_checks import check_lifecycle_records
 
@@ -84,3 +86,62 @@ def test_cli_run_local_registers_deploys_and_answers_an_inference(
         brake = client.predict(raw_features(5.0, 0.0, 100.0, 0.85))
     assert brake.shape == (1,)
     assert 0.0 <= float(brake[0]) <= 1.0
+
+
+@pytest.mark.slow
+def test_a_challenger_worse_on_the_champions_labelled_traffic_is_kept(
+    tmp_path, tiny_search, stack_env, open_gate
+):
+    import time
+
+    from braking_data.contract import FEATURE_COLUMNS, LABEL_COLUMN
+    from braking_data.generate import generate_frame
+    from braking_data.scenario import Scenario
+    from braking_data.seeds import seed_from_time
+    from braking_feedback.retrain import onnx_predictions, train_challenger
+    from braking_monitoring import champions
+    from braking_monitoring.events import InferenceRows
+    from braking_monitoring.store import InferenceStore
+    from braking_pipelines.config import PipelineConfig
+    from braking_pipelines.local import run_local
+    from braking_release.config import RegistrationConfig
+    from braking_release.register import register_model
+
+    # The champion: trained in-process on the real world, registered and crowned.
+    registration = RegistrationConfig(
+        registry_url=stack_env.registry_url, model_name="braking-keep"
+    )
+    space = Path(__file__).with_name("tiny_search_space.yaml")
+    trained = train_challenger(tmp_path / "champion", Scenario(), 5, 1500, 1, space)
+    champion = register_model(trained.model_dir, registration, allow_failed_gate=True)
+    champions.set_champion(registration, champion.version_name)
+
+    # It served 1,000 rows of the real world, and their labels came back.
+    traffic = generate_frame(1000, seed=21)
+    features = traffic[list(FEATURE_COLUMNS)].to_numpy("float32")
+    served = onnx_predictions(trained.model_dir, features)
+    store = InferenceStore(str(tmp_path / "log"))
+    ids = [f"served-{i}" for i in range(len(traffic))]
+    store.add(InferenceRows("braking-keep", champion.version_name, ids, features, served, 0.0))
+    store.add_labels("braking-keep", ids, traffic[LABEL_COLUMN].tolist())
+    store.flush()
+
+    # A challenger trained on a world with the wrong reaction time: worse on real traffic.
+    arguments = {"data_rows": 1500, "tuning_shards": 1, "search_iterations": 1, "cv_folds": 2,
+                 "gate_thresholds": open_gate, "model_name": "braking-keep", "fresh_data": True,
+                 "scenario": {"reaction_time_s": 3.0}, "inference_log": str(tmp_path / "log"),
+                 "evaluation_rows": 500, "log_fraction": 0.1}  # fmt: skip
+    started = seed_from_time(time.time())
+    second = run_local(PipelineConfig(local_root=tmp_path / "root"), arguments)
+
+    assert second.decision == "keep", second.decision_reasons
+    # Fresh data: the seed came from the run's start time (kfp.local gets it from run_local).
+    assert started <= second.task("data-seed").parameters["Output"] <= started + 60
+    assert second.task("deploy-model") is None and second.endpoint_url is None
+    # 150 older logged rows (the latest 500 are the window) went into its training data.
+    assert second.task("generate-data").artifact("dataset")["metadata"]["logged_rows"] == 150
+    assert champions.champions(registration).champion == champion.version_name
+    recorded = champions.model_version_properties(registration, second.registered["version_name"])
+    assert recorded["promotion.decision"] == "keep"
+    assert recorded["promotion.window"] == "inference-log"
+    assert recorded["promotion.rows"] == 500

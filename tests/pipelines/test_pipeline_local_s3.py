@@ -31,6 +31,7 @@ def test_the_run_uploads_the_model_and_the_local_server_serves_the_s3_copy(
         "search_iterations": 1,
         "cv_folds": 2,
         "gate_thresholds": open_gate,
+        "model_name": "braking-s3",  # its own model: no champion to compare with, so it serves
     }
 
     summary = run_local(PipelineConfig(local_root=tmp_path / "root"), arguments)
@@ -40,7 +41,8 @@ def test_the_run_uploads_the_model_and_the_local_server_serves_the_s3_copy(
     assert registered["uri"].startswith(f"s3://{s3_bucket}/{registered['storage_path']}?")
     stored = s3_server.read(s3_bucket, f"{registered['storage_path']}/1/model.onnx")
     version = registered["version_name"]
-    served = stack_env.config.model_repository / "braking-distance" / version / "model.onnx"
+    served = stack_env.config.model_repository / "braking-s3" / version / "model.onnx"
     assert served.read_bytes() == stored
-    assert summary.endpoint_url == f"{stack_env.serving_url}/v2/models/braking-distance"
+    assert summary.decision == "promote"
+    assert summary.endpoint_url == f"{stack_env.serving_url}/v2/models/braking-s3"
     assert 0.0 <= summary.smoke_prediction <= 1.0

@@ -37,7 +37,7 @@ def secret_env(executors: dict) -> list[dict]:
 
 def test_unset_pod_settings_keep_the_spec_as_it_was(tmp_path):
     _, executors = compiled(PipelineConfig(), tmp_path)
-    assert set(executors) == {"exec-register-model"}  # the data connection only
+    assert set(executors) == {"exec-register-model", "exec-compare-models"}  # the connection only
     for executor in executors.values():
         assert set(executor) == {"secretAsEnv"}
 
@@ -71,7 +71,8 @@ def test_pod_settings_from_env_and_yaml(tmp_path, monkeypatch):
 
 
 def test_a_timeout_for_an_unknown_step_names_the_steps(tmp_path):
-    with pytest.raises(ValidationError, match="got step 'tune', expected one of generate_data"):
+    expected = "got step 'tune', expected one of data_seed, generate_data"
+    with pytest.raises(ValidationError, match=expected):
         PipelineConfig.from_yaml(None, ["pods.timeouts.tune=60"])
     result = CliRunner().invoke(
         app, ["pipeline", "compile", "-o", str(tmp_path / "p.yaml"), "--set", "pods.timeouts"]

@@ -125,3 +125,38 @@ def test_an_unreachable_host_is_reported_with_the_host(package):
 def test_a_missing_host_says_how_to_set_it(package):
     with pytest.raises(remote.DspaError, match="BRAKING_DSPA_HOST"):
         remote.submit(DspaConfig(token="t"), package, NAME, "d", {}, "r")
+
+
+def test_the_retraining_trigger_submits_a_run_the_api_accepts(kfp_api, tmp_path, monkeypatch):
+    """The trigger's DSPA starter: its seed, the log share, the inference log and the world of
+    the alarmed version's traffic, typed as the compiled pipeline's inputs (the double refuses
+    anything else)."""
+    from braking_data.contract import FEATURE_COLUMNS
+    from braking_data.scenario import Scenario, generate_scenario_frame
+    from braking_feedback.starters import pipeline_starter
+    from braking_monitoring.events import InferenceRows
+    from braking_monitoring.store import InferenceStore
+
+    log = tmp_path / "log"
+    fast = generate_scenario_frame(500, 2, Scenario(speed_shift_kmh=15))
+    features = fast[list(FEATURE_COLUMNS)].to_numpy("float32")
+    store = InferenceStore(str(log))
+    store.add(InferenceRows(NAME, "4", [f"i{n}" for n in range(500)], features, features[:, 0], 0))
+    store.flush()
+    monkeypatch.setenv("BRAKING_DSPA_HOST", kfp_api.url)
+    monkeypatch.setenv("BRAKING_DSPA_TOKEN", kfp_api.token)
+    monkeypatch.setenv("BRAKING_PIPELINE_INFERENCE_LOG", str(log))
+    alarm = {"model": NAME, "version": "4", "reason": "drift"}
+
+    run = pipeline_starter("dspa")(
+        {"seed": 796197391, "data_rows": 100_000, "log_fraction": 0.2, "alarm": alarm}
+    )
+
+    assert kfp_api.problems == []
+    (created,) = kfp_api.runs
+    assert created["run_id"] == run.run_id
+    assert created["display_name"] == f"retrain-{NAME}-v4-drift-796197391"
+    parameters = created["runtime_config"]["parameters"]
+    assert parameters["seed"] == 796197391 and parameters["data_rows"] == 100_000
+    assert parameters["log_fraction"] == 0.2 and parameters["inference_log"] == str(log)
+    assert parameters["scenario"]["speed_shift_kmh"] == pytest.approx(15, abs=2)

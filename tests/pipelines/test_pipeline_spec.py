@@ -57,6 +57,7 @@ def test_top_level_tasks_and_display_names(compiled):
     tasks = tasks_of(spec, "")
     names = {task_id: task["taskInfo"]["name"] for task_id, task in tasks.items()}
     assert names == {
+        "data-seed": "Data seed",
         "generate-data": "Generate sensor data",
         "split-data": "Split by time",
         "plan-shards": "Plan search shards",
@@ -81,7 +82,7 @@ def test_search_fans_out_over_planned_shards_and_is_collected(compiled):
     assert collected["taskOutputArtifact"]["producerTask"] == "for-loop-1"
 
 
-def test_register_and_deploy_run_only_when_the_gate_passes(compiled):
+def test_register_and_compare_run_only_when_the_gate_passes(compiled):
     spec, _, _ = compiled
     condition = tasks_of(spec, "")["condition-2"]
     assert condition["triggerPolicy"]["condition"] == (
@@ -89,18 +90,60 @@ def test_register_and_deploy_run_only_when_the_gate_passes(compiled):
     )
     assert "validate-model" in condition["dependentTasks"]
     gated = tasks_of(spec, "comp-condition-2")
-    assert set(gated) == {"register-model", "deploy-model", "smoke-test"}
-    assert gated["deploy-model"]["dependentTasks"] == ["register-model"]
-    assert gated["smoke-test"]["dependentTasks"] == ["deploy-model"]
-    # What is registered and deployed is the model the gate checked.
-    for task_id in ("register-model", "deploy-model"):
+    assert set(gated) == {"register-model", "compare-models", "condition-3"}
+    assert gated["compare-models"]["dependentTasks"] == ["register-model"]
+    # What is registered and compared is the model the gate checked.
+    for task_id in ("register-model", "compare-models"):
         model = gated[task_id]["inputs"]["artifacts"]["model"]["componentInputArtifact"]
         assert model == "pipelinechannel--validate-model-validated_model"
 
 
+def test_deploy_runs_only_when_the_comparison_promotes(compiled):
+    spec, _, _ = compiled
+    promoted = tasks_of(spec, "comp-condition-2")["condition-3"]
+    assert promoted["taskInfo"]["name"] == "promoted"
+    assert promoted["triggerPolicy"]["condition"] == (
+        "inputs.parameter_values['pipelinechannel--compare-models-Output'] == 'promote'"
+    )
+    assert "compare-models" in promoted["dependentTasks"]
+    deployed = tasks_of(spec, "comp-condition-3")
+    assert set(deployed) == {"deploy-model", "smoke-test"}
+    assert deployed["smoke-test"]["dependentTasks"] == ["deploy-model"]
+    model = deployed["deploy-model"]["inputs"]["artifacts"]["model"]["componentInputArtifact"]
+    assert model == "pipelinechannel--validate-model-validated_model"
+
+
+def test_the_data_seed_can_come_from_the_run_time(compiled):
+    spec, _, _ = compiled
+    assert spec["root"]["inputDefinitions"]["parameters"]["fresh_data"]["defaultValue"] is False
+    seed_task = tasks_of(spec, "")["data-seed"]
+    parameters = seed_task["inputs"]["parameters"]
+    assert parameters["scheduled_time"]["runtimeValue"]["constant"] == (
+        "{{$.pipeline_job_schedule_time_utc}}"
+    )
+    assert parameters["created_time"]["runtimeValue"]["constant"] == (
+        "{{$.pipeline_job_create_time_utc}}"
+    )
+    assert parameters["fresh_data"]["componentInputParameter"] == "fresh_data"
+    assert seed_task["cachingOptions"] == {}  # the run time changes: never reuse an old seed
+    # The data step sees only the resolved seed, so a fixed-seed run still hits its cache...
+    data = tasks_of(spec, "")["generate-data"]["inputs"]["parameters"]
+    assert data["seed"]["taskOutputParameter"] == {
+        "outputParameterKey": "Output",
+        "producerTask": "data-seed",
+    }
+    assert not {"scheduled_time", "created_time"} & set(data)
+    # ...and the compare step generates its window from the seed the data step used.
+    compared = tasks_of(spec, "comp-condition-2")["compare-models"]["inputs"]["parameters"]
+    assert compared["data_seed"]["componentInputParameter"] == "pipelinechannel--data-seed-Output"
+
+
 def test_service_steps_retry_and_never_hit_the_cache(compiled):
     spec, _, _ = compiled
-    for task_id, task in tasks_of(spec, "comp-condition-2").items():
+    services = tasks_of(spec, "comp-condition-2") | tasks_of(spec, "comp-condition-3")
+    for task_id, task in services.items():
+        if task_id.startswith("condition-"):
+            continue
         assert task["retryPolicy"]["maxRetryCount"] == 3, task_id
         assert task["cachingOptions"] == {}, task_id
     for task_id in ("generate-data", "split-data", "train-model", "validate-model"):
@@ -129,16 +172,21 @@ def test_every_step_runs_the_configured_image_without_installing_kfp(compiled):
 
 def test_secrets_are_attached_to_the_service_steps_only(compiled):
     _, executors, _ = compiled
-    assert set(executors) == {"exec-register-model"}
+    assert set(executors) == {"exec-register-model", "exec-compare-models"}
     secrets = {
         name: {entry["secretName"]: entry["keyToEnv"] for entry in executor["secretAsEnv"]}
         for name, executor in executors.items()
     }
-    assert secrets["exec-register-model"] == {
-        "model-registry-token": [{"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}],
-        # The register step uploads the model: the whole data connection, under its own keys.
-        "model-storage": [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS],
-    }
+    # The register step uploads the model, the compare step downloads the champion and reads
+    # the inference log: the whole data connection, under its own keys.
+    assert (
+        secrets["exec-register-model"]
+        == secrets["exec-compare-models"]
+        == {
+            "model-registry-token": [{"envVar": REGISTRY_TOKEN_ENV, "secretKey": "token"}],
+            "model-storage": [{"envVar": key, "secretKey": key} for key in S3_CONNECTION_KEYS],
+        }
+    )
     # The deploy step passes on the location the registry recorded: KServe reads the
     # connection itself.
     # Without a token Secret the registry client falls back to the service-account token;
@@ -155,7 +203,12 @@ def test_service_env_reaches_the_service_steps(tmp_path):
     config = PipelineConfig(service_env={"BRAKING_REGISTRATION_IS_SECURE": "true"})
     spec, _ = yaml.safe_load_all(compile_pipeline(config, tmp_path / "p.yaml").read_text())
     executors = spec["deploymentSpec"]["executors"]
-    for name in ("exec-register-model", "exec-deploy-model", "exec-smoke-test"):
+    for name in (
+        "exec-register-model",
+        "exec-compare-models",
+        "exec-deploy-model",
+        "exec-smoke-test",
+    ):
         env = {e["name"]: e["value"] for e in executors[name]["container"]["env"]}
         assert env["BRAKING_REGISTRATION_IS_SECURE"] == "true", name
     assert "env" not in executors["exec-train-model"]["container"]
