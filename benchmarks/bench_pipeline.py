@@ -74,8 +74,11 @@ def task_seconds(log: str) -> dict[str, float]:
     return seconds
 
 
-def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[str, Any]:
-    """The pipeline's steps as plain calls in this process; seconds per step."""
+def run_direct(
+    arguments: dict[str, Any], folder: Path, release: bool, deploy: bool
+) -> dict[str, Any]:
+    """The pipeline's steps as plain calls in this process; seconds per step. `release` and
+    `deploy`: the run registered, and deployed, the model (so the same steps run here)."""
     from kfp import dsl
 
     from braking_model.tune import cores
@@ -99,14 +102,28 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
         return result
 
+    now = datetime.now(UTC).isoformat()  # what run_local hands kfp.local for the run time
+    seed = timed(
+        "data-seed",
+        c.data_seed,
+        seed=args["seed"],
+        fresh_data=args["fresh_data"],
+        scheduled_time=now,
+        created_time=now,
+    )
+    log = {"inference_log": args["inference_log"], "evaluation_rows": args["evaluation_rows"]}
     data, stats = artifact(dsl.Dataset, "dataset"), artifact(dsl.Metrics, "stats")
     timed(
         "generate-data",
         c.generate_data,
         rows=args["data_rows"],
-        seed=args["seed"],
+        seed=seed,
         dataset=data,
         stats=stats,
+        scenario=args["scenario"],
+        model_name=args["model_name"],
+        log_fraction=args["log_fraction"],
+        **log,
     )
     train, test = artifact(dsl.Dataset, "train"), artifact(dsl.Dataset, "test")
     timed(
@@ -180,6 +197,19 @@ def run_direct(arguments: dict[str, Any], folder: Path, release: bool) -> dict[s
             run_id="bench",
             registered=registered,
         )
+        timed(  # its decision may differ here (the run registered first): `deploy` mirrors the run
+            "compare-models",
+            c.compare_models,
+            model=validated,
+            registered=registered,
+            model_name=args["model_name"],
+            registry_url=args["registry_url"],
+            data_seed=seed,
+            scenario=args["scenario"],
+            evidence=artifact(dsl.Metrics, "evidence"),
+            **log,
+        )
+    if passed and release and deploy:
         url = timed(
             "deploy-model",
             c.deploy_model,
@@ -301,7 +331,10 @@ def main() -> None:
             pipeline = run_pipeline(arguments, folder / f"local-{repeat}")
             with direct_cores(args.shards):
                 direct = run_direct(
-                    arguments, folder / f"direct-{repeat}", release=pipeline["registered"]
+                    arguments,
+                    folder / f"direct-{repeat}",
+                    release=pipeline["registered"],
+                    deploy=pipeline["smoke_prediction"] is not None,
                 )
             runs.append((pipeline["wall_s"] / direct["wall_s"], pipeline, direct))
     ratios = [ratio for ratio, _, _ in runs]
