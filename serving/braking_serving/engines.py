@@ -136,5 +136,6 @@ class OpenVINOSession:
 
     def _infer(self, names: list[str], feeds: Feeds) -> list[np.ndarray]:
         results = self._request().infer(feeds)
-        by_name = {port.any_name: value for port, value in results.items()}
+        # a port may carry several tensor names (one per producer OpenVINO fused): any matches
+        by_name = {name: value for port, value in results.items() for name in port.get_names()}
         return [np.array(by_name[name], copy=True) for name in names]

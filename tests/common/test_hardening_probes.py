@@ -10,6 +10,8 @@ from hardening_probes import ProbeSizes, run_probes
 from hardening_servers import fuzz, inference_target, kill9_cycles, registry_target
 from serving_fixtures import _export_tiny_model
 
+from braking_data.contract import MAX_ROWS_PER_CALL
+
 pytestmark = pytest.mark.slow
 SIZES = ProbeSizes(
     slow_header_connections=2,
@@ -35,7 +37,8 @@ def _assert_held(result) -> None:
 
 def test_inference_server_holds_and_fuzzing_finds_no_5xx(tmp_path, shared_reference):
     model_dir = _export_tiny_model(tmp_path / "model")
-    with inference_target(model_dir, tmp_path, 20_000, SHORT_DEADLINES) as target:
+    rows = MAX_ROWS_PER_CALL  # the largest request the server accepts
+    with inference_target(model_dir, tmp_path, rows, SHORT_DEADLINES) as target:
         _assert_held(run_probes(target, SIZES))
         counts = fuzz(target, shared_reference / "openapi" / "open-inference-rest.yaml", 600)
     assert counts["5xx"] == 0 and counts["requests"] > 100, counts
