@@ -45,7 +45,7 @@ EXPECTED_ERROR_TENSOR: Final = "expected_error"
 OPENVINO_CONFIG: Final[dict[str, str]] = {"INFERENCE_PRECISION_HINT": "f32"}
 # Most rows one engine call runs: the server's `max_rows_per_call` default (its request cap,
 # batcher bound and engine chunk) and the chunk of in-process OpenVINO runs. The tree walk's
-# intermediate tensors grow with rows x trees (about 12 kB a row for 400 trees), so this bounds
+# intermediate tensors grow with rows x trees (a few kB a row for 350 trees), so this bounds
 # a call's memory: 2,048 rows keep the server's growth under load within 64 MB, where 55,000
 # took 750 MB (benchmarks/bench_hardening.py), at OpenVINO's best throughput (bench_engines).
 MAX_ROWS_PER_CALL: Final = 2048

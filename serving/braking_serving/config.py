@@ -46,6 +46,7 @@ class ServerConfig(BaseSettings):
     max_rows_per_call: int = Field(
         MAX_ROWS_PER_CALL,
         ge=1,
+        le=262_144,  # the graph addresses a call's split decisions with int32 offsets
         description="most rows one inference call gets: larger requests get 413 (clients "
         "split batches), the batcher stops gathering at it, and it bounds a call's memory",
     )
