@@ -1,4 +1,4 @@
-"""The label-free estimate of the served brake's absolute error (issue 13, docs/adr/0020).
+"""The label-free estimate of the served brake's absolute error (issue 13, docs/adr/0019).
 
 The model already holds a monotonic model of its regressor's |residual|, the spread (see
 `estimator`). What users need is the error of what is *served*: the brake after the safety

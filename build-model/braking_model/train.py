@@ -116,7 +116,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
 
     pipeline = build_pipeline(best.family, best.params, config.seed)
     # The expected error is calibrated on the earlier half of the held-out rows and checked
-    # on the later half (docs/adr/0020); the brake's metrics use all of them.
+    # on the later half (docs/adr/0019); the brake's metrics use all of them.
     half = len(X_test) // 2
     with cores(config.n_jobs, fits_at_once=1):
         started = time.perf_counter()

@@ -35,7 +35,7 @@ MODEL_NAME: Final = "braking-distance"
 # Tensor names of the served model (ONNX graph, KServe V2 / Open Inference Protocol).
 INPUT_TENSOR: Final = "sensor_features"
 OUTPUT_TENSOR: Final = "brake_amount"
-# Second output: the label-free estimate of |brake_amount - label| (docs/adr/0020). Gates,
+# Second output: the label-free estimate of |brake_amount - label| (docs/adr/0019). Gates,
 # promotion and clients that want the brake name OUTPUT_TENSOR; the first output stays it.
 EXPECTED_ERROR_TENSOR: Final = "expected_error"
 

@@ -1,4 +1,4 @@
-"""Label-free error signals of a window of served rows (issue 13, docs/adr/0020).
+"""Label-free error signals of a window of served rows (issue 13, docs/adr/0019).
 
 - The model's own estimate: the mean of its `expected_error` output, the estimated MAE.
 - The disagreement with the closed-form physics estimate (the gate's baseline): mean

@@ -49,7 +49,7 @@ GAUGES = {
         "Share of the last window's rows outside the feature contract.",
         VERSION,
     ),
-    # the label-free error signals of each window (docs/adr/0020)
+    # the label-free error signals of each window (docs/adr/0019)
     "expected_error": (
         EXPECTED_ERROR_GAUGE,
         "Estimated MAE of the last window (mean expected_error).",
