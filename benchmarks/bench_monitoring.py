@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from collector_process import start_collector
 from machine_info import machine_info
 from sections import record_sections
 
@@ -155,35 +154,6 @@ async def _load(url: str, requests: int, concurrency: int = 16) -> list[float]:
     return latencies
 
 
-def _start_collector(store: Path) -> tuple[subprocess.Popen, str]:
-    """The collector as its own process (`python -m braking_monitoring`), as in the stack."""
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "braking_monitoring",
-        "--port",
-        str(port),
-        "--store",
-        str(store),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/q/health/ready", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the collector did not start")
-
-
 def capture_cost(requests: int) -> dict:
     """Server throughput, p50 and CPU per request without and with the logger; the client and
     the server share this process, the collector runs in its own."""
@@ -197,7 +167,7 @@ def capture_cost(requests: int) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = _export_tiny_model(Path(scratch) / "model")
-        collector, collector_url = _start_collector(Path(scratch) / "log")
+        collector, collector_url = start_collector(Path(scratch) / "log")
         try:
             for mode in ("off", "logger"):
                 if mode == "logger":

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import serving_peers as peers
+from collector_process import start_collector
 from machine_info import machine_info
 from serving_figures import batching_effect, compare, feature_costs
 from serving_load import build_request, generate_load
@@ -219,7 +220,11 @@ def main() -> None:
     # What the hardening costs or gains, each against "braking (1 worker)": dynamic batching
     # off (its default is chosen from these cells), and the HTTP layer without the
     # limits (plain httptools) or with uvicorn's h11 instead.
+    # The KServe-style inference logger, sending to a collector process of its own.
+    collector, collector_url = start_collector(work / "inference-log")
+    logger = {"env": {"BRAKING_SERVING_LOGGER_URL": collector_url}}
     for label, flags, variant_cells in (
+        ("braking (1 worker, inference logger)", logger, cells),
         ("braking (1 worker, batching off)", {"env": {"BRAKING_SERVING_BATCHING": "false"}}, cells),
         ("braking (1 worker, plain httptools)", {"http": "httptools"}, one_row),
         ("braking (1 worker, h11)", {"http": "h11"}, one_row),
@@ -240,15 +245,19 @@ def main() -> None:
 
     load_before = os.getloadavg()
     results: dict[str, dict] = {}
-    for spec, server_cells in runs:
-        print(f"== {spec.label}", flush=True)
-        try:
-            results[spec.label] = bench_server(
-                spec, args, features, expected, server_cells, work / "logs"
-            )
-        except (RuntimeError, httpx.HTTPError) as error:  # a failing peer keeps our numbers
-            print(f"  skipped: {error}", flush=True)
-            results[spec.label] = {"error": str(error)}
+    try:
+        for spec, server_cells in runs:
+            print(f"== {spec.label}", flush=True)
+            try:
+                results[spec.label] = bench_server(
+                    spec, args, features, expected, server_cells, work / "logs"
+                )
+            except (RuntimeError, httpx.HTTPError) as error:  # a failing peer keeps our numbers
+                print(f"  skipped: {error}", flush=True)
+                results[spec.label] = {"error": str(error)}
+    finally:
+        collector.terminate()
+        collector.wait(10)
     results = {label: result for label, result in results.items() if "cells" in result}
     ours = [label for label in results if label.startswith("braking (") and "," not in label]
     output = {
@@ -280,6 +289,7 @@ def main() -> None:
                 "http_limits": "braking (1 worker, plain httptools)",
                 "h11_instead_of_limited_httptools": "braking (1 worker, h11)",
                 "batching": "braking (1 worker, batching off)",
+                "inference_logger": "braking (1 worker, inference logger)",
             },
         ),
     }

@@ -62,8 +62,15 @@ def feature_costs(results: dict, base: str, variants: dict[str, str]) -> dict:
             "wall_us_per_request": round(
                 1e6 / with_feature["requests_per_s"] - 1e6 / without["requests_per_s"], 1
             ),
+            "cpu_share": round(
+                with_feature["server_cpu_us_per_request"] / without["server_cpu_us_per_request"]
+                - 1,
+                3,
+            ),
             "requests_per_s_with": with_feature["requests_per_s"],
             "requests_per_s_without": without["requests_per_s"],
+            "p50_ms_with": with_feature["p50_ms"],
+            "p50_ms_without": without["p50_ms"],
         }
     return costs
 
