@@ -2,7 +2,7 @@
 on it, the promotion rule, and recent labelled traffic mixed into fresh training data.
 
 The window is the inference log's latest labelled rows that the champion served, when the
-collector holds at least `MIN_LOGGED_ROWS` of them: real traffic, and the champion's answers
+collector holds at least `MIN_WINDOW_ROWS` of them: real traffic, and the champion's answers
 are the logged ones. Otherwise it is a freshly generated window in the run's world, from a
 seed no training run uses (`holdout_seed`). Rows used as the window are never mixed into
 training: `mix_logged_rows` takes only older labelled rows.
@@ -10,7 +10,6 @@ training: `mix_logged_rows` takes only older labelled rows.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +29,12 @@ from braking_data.scenario import (
     scenario_config,
 )
 from braking_data.seeds import holdout_seed
-from braking_data.storage import DatasetInfo
+from braking_data.storage import DatasetInfo, file_sha256
+from braking_model.reference import MIN_WINDOW_ROWS, WINDOW_ROWS
 from braking_monitoring import champions
 from braking_monitoring.promotion import PromotionDecision, compare_models
 from braking_monitoring.store import InferenceStore
 from braking_release.config import RegistrationConfig
-
-MIN_LOGGED_ROWS = 300  # the collector's smallest window
 
 
 @dataclass(frozen=True)
@@ -65,9 +63,10 @@ def labelled_log(store_uri: str, model_name: str) -> pd.DataFrame:
 
 
 def logged_window(logged: pd.DataFrame, champion: str | None, rows: int) -> pd.DataFrame:
-    """The latest `rows` labelled rows the champion served; empty below MIN_LOGGED_ROWS."""
+    """The latest `rows` labelled rows the champion served; empty below the collector's smallest
+    window (MIN_WINDOW_ROWS)."""
     served = logged[logged["version"] == champion] if champion else logged.iloc[:0]
-    return served.iloc[-rows:] if len(served) >= MIN_LOGGED_ROWS else served.iloc[:0]
+    return served.iloc[-rows:] if len(served) >= MIN_WINDOW_ROWS else served.iloc[:0]
 
 
 def older_rows(logged: pd.DataFrame, rows: int) -> pd.DataFrame:
@@ -135,7 +134,7 @@ def write_training_data(
     scenario: Scenario,
     log: tuple[str, str] | None = None,
     log_fraction: float = 0.0,
-    evaluation_rows: int = 1_000,
+    evaluation_rows: int = WINDOW_ROWS,
 ) -> tuple[DatasetInfo, int]:
     """Fresh rows in `scenario`'s world, with up to `log_fraction` of them replaced by older
     labelled rows of the inference log `log` = (store URI, model name); returns what was
@@ -157,7 +156,7 @@ def write_training_data(
     tally = LabelTally()
     tally.add(frame[CONDITION_COLUMN].cat.codes.to_numpy(), frame[LABEL_COLUMN].to_numpy())
     written = Path(path)
-    sha256 = hashlib.sha256(written.read_bytes()).hexdigest()
+    sha256 = file_sha256(written)
     info = DatasetInfo(written, len(frame), sha256, written.stat().st_size, seed, tally.stats())
     return info, mixed
 

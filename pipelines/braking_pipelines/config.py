@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from braking_common.credentials import SERVICE_ACCOUNT_TOKEN, SERVICE_CA_BUNDLE, read_token_file
 from braking_common.defaults import REGISTRY_URL
 from braking_data.contract import MODEL_NAME
+from braking_model.reference import WINDOW_ROWS
 from braking_release.config import PROJECT_IMAGE
 
 # The image built by the root Containerfile; pinned by tag, never `latest`.
@@ -151,7 +152,7 @@ class PipelineConfig(BaseSettings):
         0.0, ge=0.0, le=1.0, description="Share of training rows taken from the inference log."
     )
     evaluation_rows: int = Field(
-        1_000, ge=100, description="Rows of the labelled window the promotion decides on."
+        WINDOW_ROWS, ge=100, description="Rows of the labelled window the promotion decides on."
     )
     tuning_shards: int = Field(
         2, ge=1, description="Search-space shards, one tuning task (pod) each."
