@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from machine_info import machine_info
+from timing import median_latency_us
 
 TARGETS = {
     "onnxruntime_single_row_us": 150.0,
@@ -45,16 +46,6 @@ def train(rows: int, folder: Path) -> Path:
     write_dataset(data, rows=rows, seed=7)
     train_model(data, folder / "model", TrainConfig(split_dir=folder / "split"))
     return folder / "model"
-
-
-def _median_us(function, rows, calls: int) -> float:
-    times = []
-    for index in range(calls):
-        row = rows[index % len(rows)]
-        start = time.perf_counter()
-        function(row)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
 
 
 def _median_s(function, repeats: int) -> float:
@@ -77,7 +68,9 @@ def bench_layout(pipeline, layout: str, X, folder: Path, args) -> dict[str, obje
     singles = [X[i : i + 1] for i in range(256)]
     for row in singles:  # warm-up
         export.onnx_predict(session, row)
-    single = _median_us(lambda row: export.onnx_predict(session, row), singles, args.single_calls)
+    single = median_latency_us(
+        lambda row: export.onnx_predict(session, row), singles, args.single_calls
+    )
     batch = X[: args.batch_rows]
     one_call = _openvino_rates(export.openvino_model(path, threads=THREADS), batch, 1, args)
     in_flight = _openvino_rates(_openvino_streams(path), batch, THREADS, args)
@@ -171,7 +164,9 @@ def main() -> None:
         X = generate_frame(max(args.batch_rows, 256), seed=99)[list(FEATURE_COLUMNS)]
         X = X.to_numpy(np.float32)
         singles = [X[i : i + 1] for i in range(256)]
-        sklearn_single = _median_us(pipeline.predict, singles, max(args.single_calls // 10, 50))
+        sklearn_single = median_latency_us(
+            pipeline.predict, singles, max(args.single_calls // 10, 50)
+        )
         names = args.layouts or [DEFAULT_LAYOUT]
         layouts = {name: bench_layout(pipeline, name, X, Path(folder), args) for name in names}
     chosen = layouts.get(DEFAULT_LAYOUT) or next(iter(layouts.values()))

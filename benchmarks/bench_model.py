@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from machine_info import machine_info
+from timing import median_latency_us
 
 TARGETS = {
     "train_wall_s": 120.0,
@@ -66,16 +66,6 @@ def _best_of(function, repeats: int) -> float:
     return min(times)
 
 
-def _median_latency_us(function, rows, calls: int) -> float:
-    times = []
-    for index in range(calls):
-        row = rows[index % len(rows)]
-        start = time.perf_counter()
-        function(row)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
-
-
 def bench_inference(model_dir: Path, batch_rows: int, single_calls: int) -> dict[str, object]:
     import joblib
     import numpy as np
@@ -93,8 +83,8 @@ def bench_inference(model_dir: Path, batch_rows: int, single_calls: int) -> dict
     sklearn_batch = _best_of(lambda: pipeline.predict(X), 2)
     onnx_batch = _best_of(lambda: export.onnx_predict(batch_session, X), 3)
     singles = [X[i : i + 1] for i in range(256)]
-    sklearn_single = _median_latency_us(pipeline.predict, singles, single_calls // 4)
-    onnx_single = _median_latency_us(
+    sklearn_single = median_latency_us(pipeline.predict, singles, single_calls // 4)
+    onnx_single = median_latency_us(
         lambda row: export.onnx_predict(single_session, row), singles, single_calls
     )
     return {
