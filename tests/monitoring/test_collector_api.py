@@ -260,6 +260,8 @@ def test_estimated_and_true_error_reach_status_and_gauges(client):
     (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
     assert window["estimated_mae"] == pytest.approx(0.02)
     assert window["physics_disagreement"] == 0.0  # the stand-in model is the physics estimate
+    outputs = client.get("/info").json()[MODEL]["data"]["outputSchema"]["items"]
+    assert list(outputs) == ["brake_amount", "expected_error"]  # both served outputs
     assert _gauge(client, "braking_monitoring_expected_error") == pytest.approx(0.02)
     assert _gauge(client, "braking_monitoring_physics_disagreement") == 0.0
     # labels 0.05 off every served brake: true MAE 0.05 next to the estimate's 0.02
@@ -291,6 +293,8 @@ def test_responses_without_expected_error_leave_the_estimate_empty(client):
     (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
     assert window["estimated_mae"] is None
     assert "braking_monitoring_expected_error{" not in client.get("/metrics").text
+    outputs = client.get("/info").json()[MODEL]["data"]["outputSchema"]["items"]
+    assert list(outputs) == ["brake_amount"]
 
 
 def test_two_drifted_windows_raise_the_alarm_gauge(client):
