@@ -114,7 +114,7 @@ class ModelMonitor:
                 state.buffered = len(rest[1])
                 verdict = evaluate_window(profile, features[:size], predictions[:size])
                 verdict.update(
-                    window_estimates(features[:size], predictions[:size], expected[:size])
+                    window_estimates(features[:size], predictions[:size], expected[:size], profile)
                 )
                 verdict["window"], verdict["time"] = len(state.windows) + 1, time.time()
                 state.windows.append(verdict)
