@@ -21,6 +21,7 @@ from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, LABEL_COLUMN, O
 from braking_data.scenario import Scenario, generate_scenario_frame, traffic_scenario
 from braking_feedback.champion import registered_version
 from braking_feedback.retrain import (
+    LOOP_TRAINING_ROWS,
     Challenger,
     onnx_predictions,
     train_challenger,
@@ -144,7 +145,7 @@ def run_loop(
     work_dir: Path,
     scenario: Scenario,
     *,
-    rows: int = 20_000,
+    rows: int = LOOP_TRAINING_ROWS,
     seed: int = 7,
     window_rows: int = 1_000,
     search_space: Path | None = None,
@@ -192,9 +193,9 @@ def run_loop(
     )
     outcome = trigger.fire(loop.registration.model_name, serving, "drift")
     challenger: Challenger = trigger.results[-1]
+    gate = "passed" if challenger.gate_passed else f"FAILED: {'; '.join(challenger.gate_reasons)}"
     say(f"retrain   : {outcome.action}, fresh data seed {challenger.seed}, world "
-        f"{challenger.scenario.model_dump(exclude_defaults=True)}, gate "
-        f"{'passed' if challenger.gate_passed else 'FAILED'}")  # fmt: skip
+        f"{challenger.scenario.model_dump(exclude_defaults=True)}, gate {gate}")  # fmt: skip
     decision = compare_models(
         traffic.labels,
         traffic.served,
