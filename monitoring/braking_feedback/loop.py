@@ -210,12 +210,18 @@ def run_loop(
             f"{evidence.rmse_diff_upper:+.4f}; under-braking "
             f"{evidence.champion_under_braking:.3f} vs "
             f"{evidence.challenger_under_braking:.3f}")  # fmt: skip
+    registered = register_model(
+        challenger.model_dir, loop.registration, allow_failed_gate=not challenger.gate_passed
+    )
+    result.challenger = registered.version_name
     if challenger.gate_passed:
-        registered = register_model(challenger.model_dir, loop.registration)
-        result.challenger = registered.version_name
         champion.record_decision(loop.registration, registered.version_name, decision)
         if decision.promote:
             loop.release(challenger.model_dir)
+    else:  # the decision and the gate's verdict stay on record, archived: never served
+        champion.reject_challenger(loop.registration, registered.version_name, decision)
     verb = "PROMOTE" if decision.promote else "KEEP champion"
-    say(f"decision  : {verb} ({'; '.join(decision.reasons)})")
+    record = "" if challenger.gate_passed else ", archived"
+    say(f"decision  : {verb} ({'; '.join(decision.reasons)}); recorded on challenger "
+        f"v{registered.version_name}{record}")  # fmt: skip
     return result
