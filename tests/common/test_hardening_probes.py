@@ -28,8 +28,10 @@ def _assert_held(result) -> None:
     assert set(result.health_statuses) == {200}
     assert set(result.large_statuses) == {200}
     # Endless headers are cut off: 431, or a reset when the client is still sending after
-    # the server read 1 MiB more (a limited server never leaves one waiting or answered).
-    assert set(result.slow_header_answers) <= {"431", "reset"}, result.slow_header_answers
+    # the server read 1 MiB more, or 408 when a busy machine slows the sender enough for the
+    # header deadline to come first (a limited server never leaves one waiting or answered).
+    cut_off = {"431", "408", "reset"}
+    assert set(result.slow_header_answers) <= cut_off, result.slow_header_answers
     # Half requests are closed by the server's header deadline, then reopened.
     assert result.idle_connections_closed_by_server >= SIZES.idle_connections
     assert result.rss_mb["growth"] < 64, result.rss_mb
