@@ -168,7 +168,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         output_dir, X_train, X_test, y_test, lambda X: export.onnx_predict(sess, X), config.seed
     )
     joblib.dump(pipeline, model_files.joblib)
-    # The gate checks the graph against these without loading scikit-learn (docs/adr/0021).
+    # The gate checks the graph against these without loading scikit-learn (docs/adr/0022).
     outputs_sha256 = record_sklearn_outputs(model_files, pipeline, X_test)
 
     summary = {

@@ -105,7 +105,7 @@ def columns_to_table(columns: dict[str, np.ndarray], schema: pa.Schema) -> pa.Ta
     """Arrow table of generated columns (zero-copy), built from their buffers.
 
     `pa.array` would import pandas to inspect its argument, ~0.4 s in the data step, which
-    uses none: a pipeline step is a fresh process each run (docs/adr/0021).
+    uses none: a pipeline step is a fresh process each run (docs/adr/0022).
     """
     import pyarrow as pa
 

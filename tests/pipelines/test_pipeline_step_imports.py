@@ -1,6 +1,6 @@
 """Each step imports only what it uses: every step is a fresh Python process (a pod on a
 cluster, a subprocess on kfp.local), so a library a step loads without needing it costs
-its import time on every run (docs/adr/0021)."""
+its import time on every run (docs/adr/0022)."""
 
 from __future__ import annotations
 
