@@ -1,7 +1,7 @@
 """Benchmark of the feedback loop: closed-loop time, capture at a fixed rate, promotion rule.
 
     python benchmarks/bench_loop.py --output-dir benchmarks/results
-        [--sections loop capture promotion] [--rows 20000] [--window-rows 1000]
+        [--sections loop capture promotion] [--rows 100000] [--window-rows 1000]
         [--search-space FILE] [--seed 7] [--rate 1000] [--duration 60] [--scenarios 20]
 
 Closed loop (goal <= 15 min): `braking monitor loop`'s library on a fresh embedded stack
@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 from machine_info import machine_info
 from sections import record_sections
+
+from braking_feedback.retrain import LOOP_TRAINING_ROWS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
@@ -213,7 +215,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--sections", nargs="+", default=["loop", "capture", "promotion"])
-    parser.add_argument("--rows", type=int, default=20_000, help="training rows of the loop")
+    parser.add_argument(
+        "--rows", type=int, default=LOOP_TRAINING_ROWS, help="training rows of the loop"
+    )
     parser.add_argument("--window-rows", type=int, default=1_000)
     parser.add_argument("--search-space", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=7, help="seed of the loop's traffic")

@@ -45,6 +45,12 @@ def train(
         int | None,
         typer.Option(help="Rows sampled for the search; the best is refit on all training rows."),
     ] = None,
+    calibrate_margin: Annotated[
+        bool | None,
+        typer.Option(
+            help="Set the winner's safety margin on the latest training rows for the gate."
+        ),
+    ] = None,
     split_dir: Annotated[
         Path | None,
         typer.Option(
@@ -74,6 +80,7 @@ def train(
         "seed": seed,
         "test_fraction": test_fraction,
         "tune_max_rows": tune_max_rows,
+        "calibrate_margin": calibrate_margin,
         "split_dir": split_dir,
     }
     try:

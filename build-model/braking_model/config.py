@@ -41,6 +41,14 @@ class TrainConfig(BaseSettings):
         description="rows sampled from the training part for the search; the "
         "best candidate is then refit on all training rows",
     )
+    calibrate_margin: bool = Field(
+        True,
+        description="after the search, set the winner's safety_margin to the one most likely "
+        "to pass the gate's limits, from out-of-fold predictions (ADR 21)",
+    )
+    margin_folds: int = Field(
+        3, ge=2, description="folds of the training part the margin is calibrated on"
+    )
     split_dir: Path | None = Field(
         None,
         description="where train.parquet/test.parquet of the time split are written; "

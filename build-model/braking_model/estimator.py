@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from braking_model.accuracy import UNDER_BRAKING_DEMAND
 from braking_model.expected_error import HELD_OUT_SOURCE, IN_SAMPLE_SOURCE, fit_calibration
 from braking_model.features import CLOSING_SPEED_INDEX, MONOTONIC_CST, BrakingFeatures
 
@@ -41,11 +42,36 @@ FAMILIES: dict[str, tuple[Any, str]] = {
 }
 
 
-# Tunable for every family: brake = expected demand + safety_margin x expected error, where
-# the expected error comes from a second, monotonic gradient-boosting model of |residual|.
-# It errs on the side of braking exactly where the sensors leave the demand uncertain, and,
-# being a non-negative sum of monotonic models, keeps every monotonic guarantee.
+# Tunable for every family: brake = expected demand + safety_margin x expected error x ramp,
+# where the expected error comes from a second, monotonic gradient-boosting model of
+# |residual|. It errs on the side of braking exactly where the sensors leave the demand
+# uncertain, and, being a non-negative sum of monotonic models, keeps every monotonic
+# guarantee.
 WRAPPER_PARAMETERS = ("safety_margin",)
+
+# The ramp: the margin fades in as the expected demand rises from MARGIN_ONSET_DEMAND to the
+# demand where under-braking starts to count (accuracy.UNDER_BRAKING_DEMAND). Braking a little
+# late is harmless where little braking is needed, and a margin there only costs accuracy
+# (docs/adr/0021). Being a non-decreasing function of a monotonic demand, the ramp keeps the
+# margin monotonic.
+MARGIN_ONSET_DEMAND = 0.3
+_RAMP_SCALE = np.float32(1.0 / (UNDER_BRAKING_DEMAND - MARGIN_ONSET_DEMAND))
+
+
+def margin_ramp(demand: np.ndarray) -> np.ndarray:
+    """Share of the safety margin applied at each expected `demand`: 0 up to
+    MARGIN_ONSET_DEMAND, rising linearly to 1 at UNDER_BRAKING_DEMAND (float32)."""
+    shifted = np.asarray(demand, dtype=np.float32) - np.float32(MARGIN_ONSET_DEMAND)
+    return np.clip(shifted * _RAMP_SCALE, np.float32(0.0), np.float32(1.0))
+
+
+def margined_demand(demand: np.ndarray, spread: np.ndarray, safety_margin: float) -> np.ndarray:
+    """The expected `demand` raised by `safety_margin` x `spread` x `margin_ramp(demand)`
+    (before clipping to [0, 1]; float32)."""
+    demand = np.asarray(demand, dtype=np.float32)
+    if safety_margin <= 0:
+        return demand
+    return demand + np.float32(safety_margin) * spread * margin_ramp(demand)
 
 
 def _spread_model(seed: int) -> BaseEstimator:
@@ -112,9 +138,8 @@ class NoPhantomBraking(RegressorMixin, BaseEstimator):
         """Brake amounts in [0, 1]; exactly 0 when the lead vehicle is not closing in."""
         check_is_fitted(self, "regressor_")
         X = np.asarray(X, dtype=np.float32)
-        raw: np.ndarray = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
-        if self.safety_margin > 0:
-            raw = raw + np.float32(self.safety_margin) * self.spread(X)
+        demand = np.asarray(self.regressor_.predict(X), dtype=np.float32).reshape(-1)
+        raw = margined_demand(demand, self.spread(X), self.safety_margin)
         brake = np.clip(raw, np.float32(0.0), np.float32(1.0))
         return np.where(self._closing_in(X), brake, np.float32(0.0))
 
@@ -221,9 +246,12 @@ def _converter(scope, operator, container) -> None:
     X = operator.inputs[0].full_name
     raw, spread = _predictions(g, X, model)
     spread = g.op("Max", spread, np.array([0.0], dtype=np.float32))
-    if model.safety_margin > 0:
+    if model.safety_margin > 0:  # margined_demand, op for op
+        onset = np.array([MARGIN_ONSET_DEMAND], dtype=np.float32)
+        ramp = g.op("Mul", g.op("Sub", raw, onset), np.array([_RAMP_SCALE], dtype=np.float32))
+        ramp = g.op("Clip", ramp, np.array(0.0, dtype=np.float32), np.array(1.0, dtype=np.float32))
         margin = np.array([model.safety_margin], dtype=np.float32)
-        raw = g.op("Add", raw, g.op("Mul", spread, margin))
+        raw = g.op("Add", raw, g.op("Mul", g.op("Mul", margin, spread), ramp))
     brake = g.op("Clip", raw, np.array(0.0, dtype=np.float32), np.array(1.0, dtype=np.float32))
     index = model.closing_index
     closing = g.op("Slice", X, *(np.array([v], dtype=np.int64) for v in (index, index + 1, 1)))

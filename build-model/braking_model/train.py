@@ -84,13 +84,13 @@ def fit_and_export(
     config: TrainConfig | None = None,
     trials: Sequence[pd.DataFrame] | pd.DataFrame | None = None,
 ) -> TrainResult:
-    """Refit `best` on all of `train_path`, export and parity-check the ONNX graph on
-    `test_path`, measure it, and write MODEL_DIR (see module doc) all at once: nothing of it
-    exists until every file is written."""
+    """Refit `best` (its safety margin calibrated first, see `margin`) on all of `train_path`,
+    export and parity-check the ONNX graph on `test_path`, measure it, and write MODEL_DIR
+    (see module doc) all at once: nothing of it exists until every file is written."""
     config = config or TrainConfig()
     output_dir = Path(output_dir)
     with staged_directory(output_dir) as staging:
-        metrics, data_sha256, train_rows, test_rows = _fit_and_write(
+        best, metrics, data_sha256, train_rows, test_rows = _fit_and_write(
             train_path, test_path, best, staging, config, trials
         )
     files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
@@ -108,6 +108,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         check_estimate,
         pipeline_expected_error,
     )
+    from braking_model.margin import calibrate_safety_margin
     from braking_model.reference import write_reference_profile
     from braking_model.validate import (
         JOBLIB_HASH_KEY,
@@ -120,11 +121,16 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
     X_train, y_train = features_and_label(train)
     X_test, y_test = features_and_label(test)
 
-    pipeline = build_pipeline(best.family, best.params, config.seed)
     # The expected error is calibrated on the earlier half of the held-out rows and checked
     # on the later half (docs/adr/0019); the brake's metrics use all of them.
     half = len(X_test) // 2
     with cores(config.n_jobs, fits_at_once=1):
+        margin = None
+        if config.calibrate_margin:
+            best, margin = calibrate_safety_margin(
+                best, X_train, y_train, config.margin_folds, config.test_fraction, config.seed
+            )
+        pipeline = build_pipeline(best.family, best.params, config.seed)
         started = time.perf_counter()
         with quiet_convergence():
             pipeline.fit(X_train, y_train)
@@ -188,6 +194,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         "seed": config.seed,
         "expected_error_check": check,
         "expected_error_calibration": calibration,
+        "safety_margin_calibration": margin.to_dict() if margin else None,
     }
     write_json(model_files.metrics, summary)
     merged = rank_trials(trials) if trials is not None else None
@@ -195,7 +202,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         merged.to_csv(model_files.trials, index=False)
     report.write_plots(output_dir, test, predicted, merged, best.trial)
     report.write_model_card(output_dir)
-    return metrics, data_sha256, len(train), len(test)
+    return best, metrics, data_sha256, len(train), len(test)
 
 
 def train_model(

@@ -198,8 +198,9 @@ def _reserve(
     )
 
 
-def _archive(registry: ModelRegistry, version: ModelVersion, reason: str) -> None:
-    """Leave no LIVE version without a model: archive it, say why, free its externalId."""
+def archive_version(registry: ModelRegistry, version: ModelVersion, reason: str) -> None:
+    """Archive `version` (a failed upload, a rejected challenger): say why, free its
+    externalId so the same bytes can be registered again."""
     from model_registry.types import ModelVersionState
 
     version.state = ModelVersionState.ARCHIVED
@@ -286,7 +287,7 @@ def register_model(
         try:
             uri = storage.upload(model_dir, path).uri
         except StorageError as error:
-            _archive(registry, version, f"upload failed: {error}")
+            archive_version(registry, version, f"upload failed: {error}")
             raise RegistrationError(f"{error}; version {version.name!r} archived") from None
     _add_artifact(registry, config, version, uri, path, run_id)
     return _result(registry, config, version, created=True)

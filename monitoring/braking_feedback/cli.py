@@ -12,6 +12,7 @@ import typer
 
 from braking_common.cli_errors import RUN_ERROR, fail
 from braking_common.cli_flags import given
+from braking_feedback.retrain import LOOP_TRAINING_ROWS
 from braking_monitoring.cli import add_commands
 
 monitor_app = typer.Typer(help="Monitoring and feedback: collector, drift report, retraining loop.")
@@ -29,7 +30,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 @monitor_app.command("loop")
 def loop_command(
     drift: Annotated[str, typer.Option(help=f"traffic shift: {', '.join(SCENARIOS)}")] = "ice",
-    rows: Annotated[int, typer.Option(help="rows each training run generates")] = 20_000,
+    rows: Annotated[
+        int, typer.Option(help="rows each training run generates")
+    ] = LOOP_TRAINING_ROWS,
     seed: Annotated[int, typer.Option(help="seed of the traffic and of the first model")] = 7,
     work_dir: Annotated[Path, typer.Option(help="where models are trained")] = Path(
         "outputs/monitoring-loop"

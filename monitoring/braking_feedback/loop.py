@@ -21,6 +21,7 @@ from braking_data.contract import FEATURE_COLUMNS, INPUT_TENSOR, LABEL_COLUMN, O
 from braking_data.scenario import Scenario, generate_scenario_frame, traffic_scenario
 from braking_feedback.champion import registered_version
 from braking_feedback.retrain import (
+    LOOP_TRAINING_ROWS,
     Challenger,
     onnx_predictions,
     train_challenger,
@@ -144,7 +145,7 @@ def run_loop(
     work_dir: Path,
     scenario: Scenario,
     *,
-    rows: int = 20_000,
+    rows: int = LOOP_TRAINING_ROWS,
     seed: int = 7,
     window_rows: int = 1_000,
     search_space: Path | None = None,
@@ -192,9 +193,9 @@ def run_loop(
     )
     outcome = trigger.fire(loop.registration.model_name, serving, "drift")
     challenger: Challenger = trigger.results[-1]
+    gate = "passed" if challenger.gate_passed else f"FAILED: {'; '.join(challenger.gate_reasons)}"
     say(f"retrain   : {outcome.action}, fresh data seed {challenger.seed}, world "
-        f"{challenger.scenario.model_dump(exclude_defaults=True)}, gate "
-        f"{'passed' if challenger.gate_passed else 'FAILED'}")  # fmt: skip
+        f"{challenger.scenario.model_dump(exclude_defaults=True)}, gate {gate}")  # fmt: skip
     decision = compare_models(
         traffic.labels,
         traffic.served,
@@ -209,12 +210,18 @@ def run_loop(
             f"{evidence.rmse_diff_upper:+.4f}; under-braking "
             f"{evidence.champion_under_braking:.3f} vs "
             f"{evidence.challenger_under_braking:.3f}")  # fmt: skip
+    registered = register_model(
+        challenger.model_dir, loop.registration, allow_failed_gate=not challenger.gate_passed
+    )
+    result.challenger = registered.version_name
     if challenger.gate_passed:
-        registered = register_model(challenger.model_dir, loop.registration)
-        result.challenger = registered.version_name
         champion.record_decision(loop.registration, registered.version_name, decision)
         if decision.promote:
             loop.release(challenger.model_dir)
+    else:  # the decision and the gate's verdict stay on record, archived: never served
+        champion.reject_challenger(loop.registration, registered.version_name, decision)
     verb = "PROMOTE" if decision.promote else "KEEP champion"
-    say(f"decision  : {verb} ({'; '.join(decision.reasons)})")
+    record = "" if challenger.gate_passed else ", archived"
+    say(f"decision  : {verb} ({'; '.join(decision.reasons)}); recorded on challenger "
+        f"v{registered.version_name}{record}")  # fmt: skip
     return result

@@ -14,6 +14,11 @@ import numpy as np
 
 from braking_data.scenario import Scenario, scenario_config
 
+# Rows each training run of the loop generates: as many as `make run` trains on. With fewer the
+# gate's test split holds too few rows needing hard braking to judge the under-braking rate
+# (at 20,000 rows a handful of rows decide it; docs/adr/0021).
+LOOP_TRAINING_ROWS = 100_000
+
 
 @dataclass(frozen=True)
 class Challenger:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from braking_monitoring.promotion import PromotionDecision
 from braking_release.config import RegistrationConfig
-from braking_release.register import connect
+from braking_release.register import archive_version, connect
 
 CHAMPION = "champion_version"
 PREVIOUS = "previous_champion_version"
@@ -54,6 +54,18 @@ def record_decision(
         **{f"promotion.{key}": value for key, value in (extra or {}).items()},
     }
     registry.update(model_version)
+
+
+def reject_challenger(
+    config: RegistrationConfig, version: str, decision: PromotionDecision
+) -> None:
+    """Record the decision on a challenger that failed the validation gate and archive it: its
+    verdict stays in the registry, and it is never served."""
+    record_decision(config, version, decision)
+    registry = connect(config)
+    model_version = registry.get_model_version(config.model_name, version)
+    if model_version is not None:
+        archive_version(registry, model_version, "; ".join(decision.reasons))
 
 
 def model_version_properties(config: RegistrationConfig, version: str) -> dict:

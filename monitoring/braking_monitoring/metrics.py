@@ -9,10 +9,15 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from braking_data.contract import FEATURE_COLUMNS
+
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 ALARM_GAUGE = "braking_monitoring_alarm"
 EXPECTED_ERROR_GAUGE = "braking_monitoring_expected_error"
 PHYSICS_GAUGE = "braking_monitoring_physics_disagreement"
+FAULT_AWARE_GAUGE = "braking_monitoring_fault_aware_error"
+BOX_SCALE_GAUGE = "braking_monitoring_box_scale"
+STUCK_GAUGE = "braking_monitoring_stuck_feature"
 LABELLED_METRICS = ("rmse", "mae", "under_braking_rate", "estimated_mae")
 
 
@@ -60,6 +65,23 @@ GAUGES = {
         "Mean |served brake - physics estimate| of the last window.",
         VERSION,
     ),
+    # sensor-fault fingerprints and the estimate that accounts for them (docs/adr/0019)
+    "fault_aware_error": (
+        FAULT_AWARE_GAUGE,
+        "Fault-aware estimated MAE of the last window (the estimated MAE unless a sensor "
+        "fault's fingerprint is present).",
+        VERSION,
+    ),
+    "box_scale": (
+        BOX_SCALE_GAUGE,
+        "Estimated scale of the box pixel coordinates in the last window (1 = calibrated).",
+        VERSION,
+    ),
+    "stuck_feature": (
+        STUCK_GAUGE,
+        "1 if the feature's readings in the last window lost their reference spread (stuck).",
+        (*VERSION, "column"),
+    ),
     "labelled": (
         "braking_monitoring_labelled",
         "Metrics of the last labelled window (rmse, mae, under_braking_rate, and the "
@@ -80,6 +102,9 @@ class CollectorMetrics:
     out_of_contract: Gauge
     expected_error: Gauge
     physics_disagreement: Gauge
+    fault_aware_error: Gauge
+    box_scale: Gauge
+    stuck_feature: Gauge
     labelled: Gauge
 
     def __init__(self) -> None:
@@ -108,6 +133,13 @@ class CollectorMetrics:
         if verdict.get("estimated_mae") is not None:
             self.expected_error.labels(model, version).set(verdict["estimated_mae"])
         self.physics_disagreement.labels(model, version).set(verdict["physics_disagreement"])
+        if verdict.get("fault_aware_mae") is not None:
+            self.fault_aware_error.labels(model, version).set(verdict["fault_aware_mae"])
+        if verdict.get("box_scale") is not None:
+            self.box_scale.labels(model, version).set(verdict["box_scale"])
+        for column in FEATURE_COLUMNS:
+            stuck = column in verdict.get("stuck_features", [])
+            self.stuck_feature.labels(model, version, column).set(float(stuck))
 
     def labelled_window(self, model: str, version: str, verdict: dict) -> None:
         """Publish a labelled window's RMSE, MAE, under-braking rate and estimated MAE."""

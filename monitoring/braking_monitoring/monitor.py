@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from braking_data.contract import EXPECTED_ERROR_TENSOR, OUTPUT_TENSOR
 from braking_model.reference import ReferenceProfile, evaluate_window, labelled_window
 from braking_monitoring.estimates import labelled_estimates, window_estimates
 from braking_monitoring.events import InferenceRows
@@ -62,6 +63,8 @@ class ModelMonitor:
         # inference id -> (version, prediction, expected error), for joining labels
         self.predictions: OrderedDict[str, tuple[str, float, float]] = OrderedDict()
         self.observations = 0
+        # the output tensors served rows came with (TrustyAI's /info lists them)
+        self.output_names: list[str] = []
         self._lock = threading.Lock()
 
     def state(self, version: str) -> VersionState:
@@ -82,10 +85,17 @@ class ModelMonitor:
         with self._lock:
             self.profiles[version] = profile
 
+    def _note_outputs(self, rows: InferenceRows) -> None:
+        served = (OUTPUT_TENSOR, EXPECTED_ERROR_TENSOR if rows.expected_errors is not None else "")
+        for name in served:
+            if name and name not in self.output_names:
+                self.output_names.append(name)
+
     def ingest(self, rows: InferenceRows) -> list[dict]:
         """Add served rows; returns the verdicts of the windows they completed."""
         with self._lock:
             self.observations += len(rows.ids)
+            self._note_outputs(rows)
             self._remember(rows)
             state = self.state(rows.version)
             profile = self.profile(rows.version)
@@ -104,7 +114,7 @@ class ModelMonitor:
                 state.buffered = len(rest[1])
                 verdict = evaluate_window(profile, features[:size], predictions[:size])
                 verdict.update(
-                    window_estimates(features[:size], predictions[:size], expected[:size])
+                    window_estimates(features[:size], predictions[:size], expected[:size], profile)
                 )
                 verdict["window"], verdict["time"] = len(state.windows) + 1, time.time()
                 state.windows.append(verdict)

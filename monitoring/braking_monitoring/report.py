@@ -51,6 +51,9 @@ def _error_line(windows: list[dict], labelled: list[dict]) -> list[str]:
         parts.append(f"estimated MAE {windows[-1]['estimated_mae']:.4f}")
     if windows and windows[-1].get("physics_disagreement") is not None:
         parts.append(f"physics disagreement {windows[-1]['physics_disagreement']:.4f}")
+    if windows and windows[-1].get("sensor_faults"):
+        faults = "; ".join(windows[-1]["sensor_faults"])
+        parts.append(f"fault-aware MAE {windows[-1]['fault_aware_mae']:.4f} ({faults})")
     if labelled:
         parts.append(f"labelled MAE {labelled[-1]['mae']:.4f}")
     return [f"    error: {', '.join(parts)}"] if parts else []
@@ -108,8 +111,8 @@ def windows_figure(windows: list[dict]):
 
 def error_figure(windows: list[dict], labelled: list[dict]):
     """Estimated vs true error over time: each window's estimated MAE (the model's mean
-    `expected_error`) and disagreement with the physics estimate, and each labelled window's
-    true MAE next to the estimate on the same rows."""
+    `expected_error`), its fault-aware estimate and disagreement with the physics estimate,
+    and each labelled window's true MAE next to the estimate on the same rows."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(10, 4))
     start = min(w["time"] for w in [*windows, *labelled])
@@ -121,6 +124,7 @@ def error_figure(windows: list[dict], labelled: list[dict]):
     lines = (
         (windows, "estimated_mae", "estimated MAE (expected_error)", "C0", "o-"),
         (windows, "physics_disagreement", "|served - physics|", "C2", "^:"),
+        (windows, "fault_aware_mae", "fault-aware estimated MAE", "C1", "d-."),
         (labelled, "mae", "true MAE (labels)", "C3", "s-"),
         (labelled, "estimated_mae", "estimated MAE, labelled rows", "C0", "x--"),
     )
@@ -156,6 +160,9 @@ def _window_table(window: dict) -> list[str]:
         rows.append(f"Estimated MAE (expected_error): {window['estimated_mae']:.4f}")
     if window.get("physics_disagreement") is not None:
         rows.append(f"Disagreement with the physics estimate: {window['physics_disagreement']:.4f}")
+    if window.get("sensor_faults"):
+        rows.append(f"Sensor faults: {'; '.join(window['sensor_faults'])}")
+        rows.append(f"Fault-aware estimated MAE: {window['fault_aware_mae']:.4f}")
     return rows
 
 

@@ -191,7 +191,7 @@ def info(collector: Collector) -> dict:
                 "inputTensorName": INPUT_TENSOR,
                 "outputTensorName": OUTPUT_TENSOR,
                 "inputSchema": _schema(list(FEATURE_COLUMNS)),
-                "outputSchema": _schema([OUTPUT_TENSOR]),
+                "outputSchema": _schema(monitor.output_names or [OUTPUT_TENSOR]),
             },
             "metrics": {
                 "scheduledMetadata": {"metricCounts": {METRIC_NAME: counts} if counts else {}}

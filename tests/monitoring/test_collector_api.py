@@ -260,6 +260,8 @@ def test_estimated_and_true_error_reach_status_and_gauges(client):
     (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
     assert window["estimated_mae"] == pytest.approx(0.02)
     assert window["physics_disagreement"] == 0.0  # the stand-in model is the physics estimate
+    outputs = client.get("/info").json()[MODEL]["data"]["outputSchema"]["items"]
+    assert list(outputs) == ["brake_amount", "expected_error"]  # both served outputs
     assert _gauge(client, "braking_monitoring_expected_error") == pytest.approx(0.02)
     assert _gauge(client, "braking_monitoring_physics_disagreement") == 0.0
     # labels 0.05 off every served brake: true MAE 0.05 next to the estimate's 0.02
@@ -273,6 +275,30 @@ def test_estimated_and_true_error_reach_status_and_gauges(client):
     assert labelled["estimated_to_true_mae"] == pytest.approx(0.4, abs=1e-4)
     metrics = client.get("/metrics").text
     assert 'braking_monitoring_labelled{metric="estimated_mae",model="braking-distance"' in metrics
+
+
+def _gauge_line(client, name: str, label: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "{") and label in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no gauge {name} with {label}")
+
+
+def test_sensor_faults_reach_status_and_gauges(client):
+    _upload_training(client)
+    _serve(client, Scenario(box_scale=0.9, friction_stuck=0.8), 200, seed=7, expected_error=1e-4)
+    (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
+    assert window["box_scale"] == pytest.approx(0.9, abs=0.005)
+    assert window["stuck_features"] == ["road_friction"]
+    assert window["sensor_faults"][1] == "road_friction stuck"
+    assert window["fault_aware_mae"] > 100 * window["estimated_mae"]
+    assert _gauge(client, "braking_monitoring_box_scale") == pytest.approx(window["box_scale"])
+    assert _gauge(client, "braking_monitoring_fault_aware_error") == pytest.approx(
+        window["fault_aware_mae"]
+    )
+    stuck = "braking_monitoring_stuck_feature"
+    assert _gauge_line(client, stuck, 'column="road_friction"') == 1.0
+    assert _gauge_line(client, stuck, 'column="your_speed"') == 0.0
 
 
 def test_constant_labels_leave_r2_undefined_and_status_valid_json(client):
@@ -291,6 +317,8 @@ def test_responses_without_expected_error_leave_the_estimate_empty(client):
     (window,) = client.get("/monitor/status").json()["models"][MODEL]["versions"]["1"]["windows"]
     assert window["estimated_mae"] is None
     assert "braking_monitoring_expected_error{" not in client.get("/metrics").text
+    outputs = client.get("/info").json()[MODEL]["data"]["outputSchema"]["items"]
+    assert list(outputs) == ["brake_amount"]
 
 
 def test_two_drifted_windows_raise_the_alarm_gauge(client):

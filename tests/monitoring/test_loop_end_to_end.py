@@ -46,13 +46,15 @@ def test_loop_raises_the_alarm_retrains_and_records_the_decision(tmp_path, repo_
         ], steps  # fmt: skip
         assert result.decision is not None and result.decision.evidence.rows == 600
         registration = RegistrationConfig(registry_url=stack.registry_url)
-        if result.challenger is None:  # the challenger failed the gate: nothing to record
-            assert not result.decision.promote
-            return
         registry = connect(registration)
         version = registry.get_model_version(registration.model_name, result.challenger)
         recorded = version.custom_properties["promotion.decision"]
         assert recorded == ("promote" if result.decision.promote else "keep")
+        if "challenger failed the validation gate" in result.decision.reasons:
+            # on record with its verdict, archived so that nothing ever serves it
+            assert not result.decision.promote and version.state.value == "ARCHIVED"
+            assert champion.champions(registration).champion == result.champion
+            return
         state = champion.champions(registration)
         if result.decision.promote:
             assert (state.champion, state.previous) == (result.challenger, result.champion)

@@ -49,7 +49,8 @@ def test_report_and_status_show_windows_thresholds_and_the_alarm(tmp_path, refer
         )
     assert status.exit_code == 0, status.output
     assert "v1 windows [.DD]" in status.output and "drift: ALARM" in status.output
-    assert "error: estimated MAE 0.0100, physics disagreement 0.0000, labelled MAE" in status.output
+    assert "error: estimated MAE 0.0100, physics disagreement 0.0000, fault-aware" in status.output
+    assert "(road_friction stuck), labelled MAE" in status.output  # the last windows' fault
     assert report.exit_code == 0, report.output
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "| road_friction |" in markdown and "**yes**" in markdown
@@ -58,6 +59,7 @@ def test_report_and_status_show_windows_thresholds_and_the_alarm(tmp_path, refer
     assert "![error](error-v1.png)" in markdown
     assert (tmp_path / "report" / "error-v1.png").stat().st_size > 10_000
     assert "Estimated MAE (expected_error): 0.0100" in markdown
+    assert "Sensor faults: road_friction stuck" in markdown
     assert "(estimated 0.0100)" in markdown  # next to the labelled window's true MAE
     assert "<table>" in (tmp_path / "report" / "report.html").read_text()
 
