@@ -25,7 +25,7 @@ def train(
     output: Annotated[
         Path,
         typer.Option(
-            help="MODEL_DIR to write: model.onnx, model.joblib, "
+            help="MODEL_DIR to write: model.onnx, model.joblib, sklearn_outputs.npy, "
             "metrics.json, trials.csv, model_card.md, plots/.",
             envvar=f"{_TRAIN}OUTPUT",
         ),
@@ -153,7 +153,7 @@ def validate(
     from braking_data.schema import SchemaError
     from braking_model.gate import ThresholdsError, load_thresholds
     from braking_model.tune import TooFewRowsError
-    from braking_model.validate import UncheckedPickleError, validate_model
+    from braking_model.validate import UncheckedFileError, validate_model
 
     try:
         verdict = validate_model(model, data, load_thresholds(thresholds))
@@ -162,7 +162,7 @@ def validate(
         SchemaError,
         ThresholdsError,
         TooFewRowsError,
-        UncheckedPickleError,
+        UncheckedFileError,
     ) as error:
         raise fail(str(error)) from None
     table = Table(title=f"Validation gate: {model}")

@@ -17,6 +17,9 @@ from typing import Any, Final
 
 ONNX_FILE: Final = "model.onnx"  # the served artifact (also the KServe repository's file name)
 JOBLIB_FILE: Final = "model.joblib"  # the scikit-learn pipeline, for the ONNX parity check
+# scikit-learn's answers on the held-out rows, recorded at export: the gate checks the graph
+# against them without loading scikit-learn (the pickle serves other rows).
+SKLEARN_OUTPUTS_FILE: Final = "sklearn_outputs.npy"
 METRICS_FILE: Final = "metrics.json"
 GATE_FILE: Final = "gate.json"
 CARD_FILE: Final = "model_card.md"
@@ -68,6 +71,11 @@ class ModelDir:
     def joblib(self) -> Path:
         """The fitted scikit-learn pipeline."""
         return self.path / JOBLIB_FILE
+
+    @property
+    def sklearn_outputs(self) -> Path:
+        """The pipeline's outputs on the held-out rows, with those rows."""
+        return self.path / SKLEARN_OUTPUTS_FILE
 
     @property
     def metrics(self) -> Path:

@@ -243,7 +243,7 @@ def evaluate_window(
 
 def labelled_window(profile: ReferenceProfile, predictions, labels) -> dict:
     """RMSE, MAE and under-braking rate of a labelled window; degraded above max_rmse."""
-    from braking_model.validate import accuracy
+    from braking_model.accuracy import accuracy
 
     metrics = accuracy(np.asarray(labels), np.asarray(predictions))
     limit = profile.thresholds.max_rmse

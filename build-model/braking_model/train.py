@@ -1,7 +1,8 @@
 """Refit the best candidate, export it to ONNX and write MODEL_DIR; `train_model` runs the
 whole stage (time split -> search -> refit -> export -> report) in-process.
 
-MODEL_DIR: model.onnx, reference_profile.json, model.joblib, metrics.json, trials.csv,
+MODEL_DIR: model.onnx, reference_profile.json, model.joblib, sklearn_outputs.npy (the
+pipeline's answers on the held-out rows, for the gate), metrics.json, trials.csv,
 model_card.md, plots/*.png.
 """
 
@@ -109,7 +110,12 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
     )
     from braking_model.margin import calibrate_safety_margin
     from braking_model.reference import write_reference_profile
-    from braking_model.validate import JOBLIB_HASH_KEY, measure
+    from braking_model.validate import (
+        JOBLIB_HASH_KEY,
+        SKLEARN_OUTPUTS_HASH_KEY,
+        measure,
+        record_sklearn_outputs,
+    )
 
     train, test = read_frame(train_path), read_frame(test_path)
     X_train, y_train = features_and_label(train)
@@ -168,6 +174,8 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         output_dir, X_train, X_test, y_test, lambda X: export.onnx_predict(sess, X), config.seed
     )
     joblib.dump(pipeline, model_files.joblib)
+    # The gate checks the graph against these without loading scikit-learn (docs/adr/0022).
+    outputs_sha256 = record_sklearn_outputs(model_files, pipeline, X_test)
 
     summary = {
         **metrics,
@@ -180,6 +188,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         "training_data_sha256": data_sha256,
         # validate unpickles model.joblib only when it still has this hash
         JOBLIB_HASH_KEY: file_sha256(model_files.joblib),
+        SKLEARN_OUTPUTS_HASH_KEY: outputs_sha256,
         ONNX_SHA256_KEY: file_sha256(model_files.onnx),
         "feature_names": list(FEATURE_COLUMNS),
         "seed": config.seed,

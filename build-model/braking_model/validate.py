@@ -30,10 +30,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 JOBLIB_HASH_KEY = "joblib_sha256"  # in metrics.json: the pickle validate may load
+SKLEARN_OUTPUTS_HASH_KEY = "sklearn_outputs_sha256"  # in metrics.json: the recorded outputs
 MIN_VALIDATION_ROWS = 40  # fewer held-out rows make the gate's figures noise
+# One row of sklearn_outputs.npy: a held-out row and what the pipeline answered for it.
+SKLEARN_OUTPUTS_DTYPE = np.dtype(
+    [("features", "<f4", (len(FEATURE_COLUMNS),)), ("brake", "<f8"), ("expected_error", "<f8")]
+)
 
 
-class UncheckedPickleError(RuntimeError):
+class UncheckedFileError(RuntimeError):
+    """A model file does not match the hash metrics.json recorded at export: it is not used."""
+
+
+class UncheckedPickleError(UncheckedFileError):
     """model.joblib does not match the hash recorded at export: it is never unpickled."""
 
 
@@ -60,27 +69,47 @@ def measure(
     return metrics, predicted
 
 
-def _openvino_parity(onnx_path: Path, pipeline, X: np.ndarray) -> dict[str, Any]:
-    """`openvino_parity_max_abs`: the graph on OpenVINO, as OVMS runs it, against scikit-learn;
-    when OpenVINO cannot load the graph, `openvino_error` says why (and the check fails).
-    `openvino_expected_error_parity_max_abs` records the second output's parity (no check:
-    the gate judges the brake)."""
-    from braking_model import export
+def sklearn_outputs(pipeline, X: np.ndarray) -> np.ndarray:
+    """The fitted pipeline's brake and expected error on the raw rows X, with X
+    (SKLEARN_OUTPUTS_DTYPE): what the graph must answer on the same rows."""
+    outputs = np.zeros(len(X), dtype=SKLEARN_OUTPUTS_DTYPE)
+    outputs["features"] = X
+    if len(X):
+        outputs["brake"] = np.asarray(pipeline.predict(X), dtype=np.float64).reshape(-1)
+        outputs["expected_error"] = pipeline_expected_error(pipeline, X)
+    return outputs
+
+
+def record_sklearn_outputs(files: ModelDir, pipeline, X: np.ndarray) -> str:
+    """Write the pipeline's outputs on the held-out rows X (`sklearn_outputs`) to the model
+    directory, for the gate's parity checks; returns the file's sha256 for metrics.json."""
+    from braking_data.storage import file_sha256
+
+    np.save(files.sklearn_outputs, sklearn_outputs(pipeline, X), allow_pickle=False)
+    return file_sha256(files.sklearn_outputs)
+
+
+def _checked(
+    files: ModelDir, path: Path, key: str, error: type[UncheckedFileError], use: str = "use"
+) -> None:
+    """Raise `error` unless `path` has the sha256 metrics.json recorded under `key`."""
+    from braking_data.storage import file_sha256
 
     try:
-        compiled = export.openvino_model(onnx_path)
-    except Exception as error:  # OpenVINO raises plain RuntimeErrors for unsupported graphs
-        return {"openvino_error": f"OpenVINO cannot load {onnx_path.name}: {error}"}
-
-    def predict(rows: np.ndarray) -> np.ndarray:
-        return export.openvino_predict(compiled, rows)
-
-    parity = {"openvino_parity_max_abs": export.parity_max_abs(pipeline, predict, X)}
-    if len(X) and EXPECTED_ERROR_TENSOR in {port.any_name for port in compiled.outputs}:
-        served = export.openvino_predict(compiled, X, output=EXPECTED_ERROR_TENSOR)
-        python = pipeline_expected_error(pipeline, X)
-        parity["openvino_expected_error_parity_max_abs"] = float(np.max(np.abs(served - python)))
-    return parity
+        expected = (files.read_metrics() or {}).get(key)
+    except (ValueError, AttributeError):
+        expected = None
+    if not expected:
+        raise error(
+            f"{path}: {files.metrics.name} records no {key}, so the file cannot be checked and "
+            f"is not {use}d; re-run `braking train`"
+        )
+    actual = file_sha256(path)
+    if actual != expected:
+        raise error(
+            f"{path}: sha256 {actual[:12]}… differs from {key} {expected[:12]}… in "
+            f"{files.metrics.name}; refusing to {use} a file not written by that training run"
+        )
 
 
 def check_joblib(files: ModelDir) -> None:
@@ -89,24 +118,53 @@ def check_joblib(files: ModelDir) -> None:
     Unpickling runs code, and whoever can write the artifact store could swap the file;
     the hash ties it to the training run that wrote metrics.json beside the ONNX graph.
     """
-    from braking_data.storage import file_sha256
+    _checked(files, files.joblib, JOBLIB_HASH_KEY, UncheckedPickleError, use="unpickle")
 
+
+def reference_outputs(files: ModelDir, X: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """scikit-learn's outputs on the rows X and where they come from: those recorded at export
+    when X are the rows they were recorded on (no scikit-learn import), else the checked
+    model.joblib's; None when the model directory holds neither."""
+    if files.sklearn_outputs.is_file():
+        _checked(files, files.sklearn_outputs, SKLEARN_OUTPUTS_HASH_KEY, UncheckedFileError)
+        recorded = np.load(files.sklearn_outputs, allow_pickle=False)
+        if recorded.dtype == SKLEARN_OUTPUTS_DTYPE and np.array_equal(recorded["features"], X):
+            return recorded, files.sklearn_outputs.name
+    if not files.joblib.is_file():
+        return None
+    import joblib
+
+    return sklearn_outputs(joblib.load(files.joblib), X), files.joblib.name
+
+
+def _max_abs(predicted: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(predicted, np.float64) - expected), initial=0.0))
+
+
+def _parity(onnx_path: Path, sess, expected: np.ndarray) -> dict[str, Any]:
+    """`onnx_parity_max_abs` and `openvino_parity_max_abs`: the graph on onnxruntime and on
+    OpenVINO (as OVMS runs it) against scikit-learn's `expected` outputs (SKLEARN_OUTPUTS_DTYPE);
+    when OpenVINO cannot load the graph, `openvino_error` says why (and the check fails).
+    `openvino_expected_error_parity_max_abs` records the second output's parity (no check:
+    the gate judges the brake)."""
+    from braking_model import export
+
+    X = expected["features"]
+    parity: dict[str, Any] = {
+        "onnx_parity_max_abs": _max_abs(export.onnx_predict(sess, X), expected["brake"])
+    }
     try:
-        expected = (files.read_metrics() or {}).get(JOBLIB_HASH_KEY)
-    except (ValueError, AttributeError):
-        expected = None
-    if not expected:
-        raise UncheckedPickleError(
-            f"{files.joblib}: {files.metrics.name} records no {JOBLIB_HASH_KEY}, so the pickle "
-            "cannot be checked and is not loaded; re-run `braking train`"
+        compiled = export.openvino_model(onnx_path)
+    except Exception as error:  # OpenVINO raises plain RuntimeErrors for unsupported graphs
+        return parity | {"openvino_error": f"OpenVINO cannot load {onnx_path.name}: {error}"}
+    served = export.openvino_predict(compiled, X)
+    parity["openvino_parity_max_abs"] = _max_abs(served, expected["brake"])
+    if len(X) and EXPECTED_ERROR_TENSOR in {port.any_name for port in compiled.outputs}:
+        served = export.openvino_predict(compiled, X, output=EXPECTED_ERROR_TENSOR)
+        parity["openvino_expected_error_parity_max_abs"] = _max_abs(
+            served, expected["expected_error"]
         )
-    actual = file_sha256(files.joblib)
-    if actual != expected:
-        raise UncheckedPickleError(
-            f"{files.joblib}: sha256 {actual[:12]}… differs from {JOBLIB_HASH_KEY} "
-            f"{expected[:12]}… in {files.metrics.name}; refusing to unpickle a file not "
-            "written by that training run"
-        )
+    return parity
 
 
 def validate_model(
@@ -115,11 +173,9 @@ def validate_model(
     thresholds: GateThresholds | None = None,
 ) -> GateVerdict:
     """Score MODEL_DIR/model.onnx on `data_path` and the probes, check its parity on
-    onnxruntime and on OpenVINO against MODEL_DIR/model.joblib, apply the gate; writes
-    MODEL_DIR/gate.json and refreshes the model card. Never raises on a failing model: the
-    verdict says why."""
-    import joblib
-
+    onnxruntime and on OpenVINO against scikit-learn (`reference_outputs`), apply the gate;
+    writes MODEL_DIR/gate.json and refreshes the model card. Never raises on a failing model:
+    the verdict says why."""
     from braking_data.schema import read_dataset
     from braking_model import export, report
     from braking_model.tune import TooFewRowsError
@@ -137,11 +193,11 @@ def validate_model(
         check_joblib(files)  # before anything else: a pickle runs code when loaded
     sess = export.session(onnx_path)
     metrics, _ = measure(frame, lambda X: export.onnx_predict(sess, X))
-    if files.joblib.is_file():
-        pipeline = joblib.load(files.joblib)
-        X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)
-        metrics["onnx_parity_max_abs"] = export.parity_max_abs(pipeline, sess, X)
-        metrics.update(_openvino_parity(onnx_path, pipeline, X))
+    X = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32)
+    reference = reference_outputs(files, X)
+    if reference is not None:
+        expected, metrics["parity_reference"] = reference
+        metrics.update(_parity(onnx_path, sess, expected))
     verdict = evaluate_gate(metrics, thresholds)
     record = {
         "passed": verdict.passed,

@@ -77,33 +77,45 @@ def scenario_config(scenario: Scenario, config: GenerationConfig | None = None) 
     )
 
 
-def apply_sensor_faults(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """The frame as broken sensors would report it (labels, from the true world, unchanged)."""
+def apply_sensor_faults(
+    columns: dict[str, np.ndarray], scenario: Scenario
+) -> dict[str, np.ndarray]:
+    """The columns as broken sensors would report them (labels, from the true world,
+    unchanged); the input is left as it was."""
     # A camera recalibrated to another scale reports every pixel coordinate scaled from the
     # frame's origin. (Scaling boxes about the image centre instead mimics a 10 % farther car,
     # a shift of 3 % of the log-uniform distance range: no test sees it in 1,000 rows.)
-    frame = frame.copy()
+    columns = dict(columns)
     if scenario.box_scale != 1.0:
         for column in BOX_COLUMNS:
-            scaled = scenario.box_scale * frame[column].to_numpy()
-            frame[column] = np.clip(scaled, *FEATURE_RANGES[column]).astype(np.float32)
-    friction = frame["road_friction"].to_numpy()
+            scaled = scenario.box_scale * columns[column]
+            columns[column] = np.clip(scaled, *FEATURE_RANGES[column]).astype(np.float32)
+    friction = columns["road_friction"]
     if scenario.friction_stuck is not None:
         friction = np.full_like(friction, scenario.friction_stuck)
     friction = np.clip(friction + scenario.friction_bias, *FEATURE_RANGES["road_friction"])
-    frame["road_friction"] = friction.astype(np.float32)
-    return frame
+    columns["road_friction"] = friction.astype(np.float32)
+    return columns
+
+
+def generate_scenario_columns(
+    rows: int, seed: int, scenario: Scenario, config: GenerationConfig | None = None
+) -> dict[str, np.ndarray]:
+    """`generate_columns` in the scenario's world, as its sensors report it (numpy only)."""
+    from braking_data.generate import generate_columns
+
+    config = config or GenerationConfig()
+    columns = generate_columns(rows, seed, scenario_config(scenario, config))
+    return apply_sensor_faults(columns, scenario)
 
 
 def generate_scenario_frame(
     rows: int, seed: int, scenario: Scenario, config: GenerationConfig | None = None
 ) -> pd.DataFrame:
     """`generate_frame` in the scenario's world, as its sensors report it."""
-    from braking_data.generate import generate_frame
+    from braking_data.generate import columns_to_frame
 
-    config = config or GenerationConfig()
-    frame = generate_frame(rows, seed, scenario_config(scenario, config))
-    return apply_sensor_faults(frame, scenario)
+    return columns_to_frame(generate_scenario_columns(rows, seed, scenario, config))
 
 
 def friction_conditions(friction: np.ndarray, config: GenerationConfig | None = None) -> np.ndarray:

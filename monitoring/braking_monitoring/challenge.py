@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from braking_data.contract import (
     CONDITION_COLUMN,
@@ -25,7 +25,7 @@ from braking_data.contract import (
 from braking_data.scenario import (
     Scenario,
     friction_conditions,
-    generate_scenario_frame,
+    generate_scenario_columns,
     scenario_config,
 )
 from braking_data.seeds import holdout_seed
@@ -33,8 +33,10 @@ from braking_data.storage import DatasetInfo, file_sha256
 from braking_model.reference import MIN_WINDOW_ROWS, WINDOW_ROWS
 from braking_monitoring import champions
 from braking_monitoring.promotion import PromotionDecision, compare_models
-from braking_monitoring.store import InferenceStore
 from braking_release.config import RegistrationConfig
+
+if TYPE_CHECKING:  # pandas only where the inference log is read: the light steps load none
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class EvaluationWindow:
 def labelled_log(store_uri: str, model_name: str) -> pd.DataFrame:
     """Logged inference rows of `model_name` that have a ground-truth label, oldest first:
     `inference_id`, `version`, the features, the served `prediction`, `label` and `time`."""
+    import pandas as pd
+
+    from braking_monitoring.store import InferenceStore
+
     store = InferenceStore(store_uri)
     inferences = store.read(model_name).to_pandas()
     labels = store.read_labels(model_name).to_pandas()
@@ -90,11 +96,11 @@ def evaluation_window(
                 "inference-log",
                 window["prediction"].to_numpy(np.float64),
             )
-    frame = generate_scenario_frame(rows, holdout_seed(seed), scenario)
+    columns = generate_scenario_columns(rows, holdout_seed(seed), scenario)
     return EvaluationWindow(
         champion,
-        frame[list(FEATURE_COLUMNS)].to_numpy(np.float32),
-        frame[LABEL_COLUMN].to_numpy(np.float64),
+        np.column_stack([columns[name] for name in FEATURE_COLUMNS]).astype(np.float32),
+        columns[LABEL_COLUMN].astype(np.float64),
         "generated",
     )
 
@@ -109,6 +115,8 @@ def mix_logged_rows(
     spreads logged rows over training and test in proportion instead of putting all of them
     (the newest rows) in the test split. Its road condition is read from its friction band.
     """
+    import pandas as pd
+
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"log_fraction={fraction}: expected a share in [0, 1]")
     count = min(int(len(frame) * fraction), len(older))

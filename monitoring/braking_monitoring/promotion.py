@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from braking_model.validate import accuracy
+from braking_model.accuracy import accuracy
 
 BOOTSTRAP_RESAMPLES = 2_000
 CONFIDENCE = 0.95
