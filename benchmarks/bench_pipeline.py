@@ -1,9 +1,9 @@
 """Benchmark of the KFP pipeline on kfp.local: wall time and per-task overhead.
 
-    python benchmarks/bench_pipeline.py --output-dir benchmarks/results [--rows 3000]
+    python benchmarks/bench_pipeline.py --output-dir benchmarks/results [--rows 3000 20000]
         [--shards 2] [--search-iterations 2] [--repeats 3] [--noop-repeats 5]
 
-Three measurements on the same small run arguments:
+Three measurements, at each of the `--rows` sizes (3,000 and the pipeline's default 20,000):
 - the whole pipeline on kfp.local (SubprocessRunner, use_venv=False), as `make run` runs it;
 - the same steps called directly in this process (each component's `python_func` on
   artifacts in a temp folder, libraries imported once): the work itself;
@@ -243,6 +243,11 @@ def run_direct(
     }
 
 
+# A small run: kfp.local's fixed cost per step (a fresh process importing its libraries)
+# weighs most here, beside the pipeline's default size where the work dominates.
+SMALL_ROWS = 3_000
+
+
 def shards_at_once(shards: int) -> int:
     """How many tuning shards kfp.local runs at the same time."""
     from braking_pipelines.config import PipelineConfig
@@ -318,10 +323,72 @@ def open_gate() -> dict[str, float]:
     }
 
 
+def measure_size(arguments: dict[str, Any], repeats: int, shards: int, folder: Path) -> dict:
+    """`repeats` pairs of the pipeline on kfp.local and the same steps called directly, for one
+    set of run arguments; the median pair in detail."""
+    runs = []
+    for repeat in range(repeats):
+        pipeline = run_pipeline(arguments, folder / f"local-{repeat}")
+        with direct_cores(shards):
+            direct = run_direct(
+                arguments,
+                folder / f"direct-{repeat}",
+                release=pipeline["registered"],
+                deploy=pipeline["smoke_prediction"] is not None,
+            )
+        runs.append((pipeline["wall_s"] / direct["wall_s"], pipeline, direct))
+    cpu_ratios = [pipeline["cpu_s"] / direct["cpu_s"] for _, pipeline, direct in runs]
+    ratio, pipeline, direct = sorted(runs, key=lambda run: run[0])[len(runs) // 2]  # the median
+    return {
+        "arguments": arguments,
+        "ratio_median": ratio,
+        "ratio_runs": [run[0] for run in runs],
+        "cpu_ratio_median": statistics.median(cpu_ratios),
+        "cpu_ratio_runs": cpu_ratios,
+        "kfp_local_pipeline": pipeline,
+        "direct_library_calls": direct,
+        "per_task_overhead_s": (pipeline["wall_s"] - direct["wall_s"]) / pipeline["tasks"],
+        "overhead_by_task_s": {
+            name: pipeline["tasks_s"][name] - direct["steps_s"][name]
+            for name in direct["steps_s"]
+            if name in pipeline["tasks_s"]
+        },
+    }
+
+
+def print_size(size: dict, repeats: int) -> None:
+    """The table of one size's figures."""
+    pipeline, direct = size["kfp_local_pipeline"], size["direct_library_calls"]
+    rows = size["arguments"]["data_rows"]
+    print(f"{'data_rows = ' + format(rows, ','):<48}")
+    print(f"{'  pipeline on kfp.local, ' + str(pipeline['tasks']) + ' tasks':<48}"
+          f"{pipeline['wall_s']:>10.1f} s")  # fmt: skip
+    print(f"{'  same steps as direct library calls':<48}{direct['wall_s']:>10.1f} s")
+    print(f"{'  kfp.local / direct, median of ' + str(repeats):<48}{size['ratio_median']:>10.2f} x")
+    print(f"{'  in CPU time (steps + this process), median':<48}"
+          f"{size['cpu_ratio_median']:>10.2f} x")  # fmt: skip
+    print(f"{'  overhead per task (difference / tasks)':<48}{size['per_task_overhead_s']:>10.2f} s")
+    for name, extra in size["overhead_by_task_s"].items():
+        print(f"{'    ' + name + ' (kfp.local - direct)':<48}{extra:>10.2f} s")
+    print(f"{'  gate passed / registered':<48}{pipeline['gate_passed']!s:>6} / "
+          f"{pipeline['registered']!s}")  # fmt: skip
+
+
 def main() -> None:
+    from braking_pipelines.config import PipelineConfig
+
+    default_rows = PipelineConfig().data_rows
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--rows", type=int, default=3000, help="data_rows of the run")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        nargs="+",
+        default=[SMALL_ROWS, default_rows],
+        help=f"data_rows of the runs, one size after the other (default: {SMALL_ROWS:,}, where "
+        f"kfp.local's fixed cost per step weighs most, and the pipeline's default "
+        f"{default_rows:,})",
+    )
     parser.add_argument("--shards", type=int, default=2, help="tuning_shards of the run")
     parser.add_argument("--search-iterations", type=int, default=2, help="candidates in total")
     parser.add_argument("--repeats", type=int, default=3, help="pipeline + direct pairs run")
@@ -333,74 +400,39 @@ def main() -> None:
         "gate); default: thresholds every model passes, so every task is measured",
     )
     args = parser.parse_args()
-    arguments = {
-        "data_rows": args.rows,
-        "tuning_shards": args.shards,
-        "search_iterations": args.search_iterations,
-        "gate_thresholds": {} if args.strict_gate else open_gate(),
-    }
     load_before = os.getloadavg()[0]
-    runs = []
+    sizes = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch,
         private_stack(Path(scratch) / "stack"),
     ):
         folder = Path(scratch)
         noop = run_noop(args.noop_repeats, folder / "noop")
-        for repeat in range(args.repeats):
-            pipeline = run_pipeline(arguments, folder / f"local-{repeat}")
-            with direct_cores(args.shards):
-                direct = run_direct(
-                    arguments,
-                    folder / f"direct-{repeat}",
-                    release=pipeline["registered"],
-                    deploy=pipeline["smoke_prediction"] is not None,
-                )
-            runs.append((pipeline["wall_s"] / direct["wall_s"], pipeline, direct))
-    ratios = [ratio for ratio, _, _ in runs]
-    cpu_ratios = [pipeline["cpu_s"] / direct["cpu_s"] for _, pipeline, direct in runs]
-    ratio, pipeline, direct = sorted(runs, key=lambda run: run[0])[len(runs) // 2]  # the median
-    overhead = (pipeline["wall_s"] - direct["wall_s"]) / pipeline["tasks"]
-    per_task = {
-        name: pipeline["tasks_s"][name] - direct["steps_s"][name]
-        for name in direct["steps_s"]
-        if name in pipeline["tasks_s"]
-    }
+        for rows in args.rows:
+            arguments = {
+                "data_rows": rows,
+                "tuning_shards": args.shards,
+                "search_iterations": args.search_iterations,
+                "gate_thresholds": {} if args.strict_gate else open_gate(),
+            }
+            sizes.append(measure_size(arguments, args.repeats, args.shards, folder / f"r{rows}"))
+    headline = next((s for s in sizes if s["arguments"]["data_rows"] == default_rows), sizes[-1])
     result = {
         "benchmark": "pipeline",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {**machine_info("kfp"), "load_average_1m_before": load_before},
-        "arguments": arguments,
         "repeats": args.repeats,
-        "ratio_median": ratio,
-        "ratio_runs": ratios,
-        "cpu_ratio_median": statistics.median(cpu_ratios),
-        "cpu_ratio_runs": cpu_ratios,
-        "kfp_local_pipeline": pipeline,
-        "direct_library_calls": direct,
-        "per_task_overhead_s": overhead,
-        "overhead_by_task_s": per_task,
+        "pipeline_default_rows": default_rows,
+        "ratio_median": headline["ratio_median"],
+        "sizes": sizes,
         "noop_task": noop,
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"{'measure':<48}{'value':>12}")
-    print(
-        f"{'pipeline on kfp.local, ' + str(pipeline['tasks']) + ' tasks':<48}"
-        f"{pipeline['wall_s']:>10.1f} s"
-    )
-    print(f"{'same steps as direct library calls':<48}{direct['wall_s']:>10.1f} s")
-    print(f"{'kfp.local / direct, median of ' + str(args.repeats):<48}{ratio:>10.2f} x")
-    cpu_ratio = statistics.median(cpu_ratios)
-    print(f"{'  in CPU time (steps + this process), median':<48}{cpu_ratio:>10.2f} x")
-    print(f"{'  overhead per task (difference / tasks)':<48}{overhead:>10.2f} s")
-    for name, extra in per_task.items():
-        print(f"{'  ' + name + ' (kfp.local - direct)':<48}{extra:>10.2f} s")
+    for size in sizes:
+        print_size(size, args.repeats)
     print(f"{'one trivial task on kfp.local (median)':<48}{noop['median_s']:>10.2f} s")
-    print(
-        f"{'gate passed / registered':<48}{pipeline['gate_passed']!s:>6} / "
-        f"{pipeline['registered']!s}"
-    )
     print(f"-> {args.output_dir / 'pipeline.json'}")
 
 
