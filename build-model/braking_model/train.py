@@ -103,11 +103,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
 
     from braking_model import export, report
     from braking_model.estimator import build_pipeline
-    from braking_model.expected_error import (
-        calibrate_pipeline,
-        check_estimate,
-        pipeline_expected_error,
-    )
+    from braking_model.expected_error import calibrate_pipeline, check_estimate
     from braking_model.margin import calibrate_safety_margin
     from braking_model.reference import write_reference_profile
     from braking_model.validate import (
@@ -115,6 +111,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         SKLEARN_OUTPUTS_HASH_KEY,
         measure,
         record_sklearn_outputs,
+        sklearn_outputs,
     )
 
     train, test = read_frame(train_path), read_frame(test_path)
@@ -139,6 +136,9 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         model = export.to_onnx(pipeline)
         sess = export.session(model)
         parity = export.check_parity(pipeline, sess, X_test)
+    # scikit-learn's answers on the held-out rows, computed once: the expected error's parity
+    # below, and the gate's parity checks (recorded in MODEL_DIR, docs/adr/0022)
+    reference = sklearn_outputs(pipeline, X_test)
     metrics, predicted = measure(test, lambda X: export.onnx_predict(sess, X))
     estimated = export.onnx_predict(sess, X_test, EXPECTED_ERROR_TENSOR)
     check = check_estimate(estimated[half:], predicted[half:], y_test[half:])
@@ -147,7 +147,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         # short flat names: the pipeline logs every metric and `braking pipeline run` prints
         # them in a table; the details go to metrics.json below
         expected_error_parity=float(
-            np.max(np.abs(estimated - pipeline_expected_error(pipeline, X_test)), initial=0.0)
+            np.max(np.abs(estimated - reference["expected_error"]), initial=0.0)
         ),
         expected_error_ratio=check["estimated_to_true_mae"],
     )
@@ -174,8 +174,7 @@ def _fit_and_write(train_path, test_path, best, output_dir: Path, config: TrainC
         output_dir, X_train, X_test, y_test, lambda X: export.onnx_predict(sess, X), config.seed
     )
     joblib.dump(pipeline, model_files.joblib)
-    # The gate checks the graph against these without loading scikit-learn (docs/adr/0022).
-    outputs_sha256 = record_sklearn_outputs(model_files, pipeline, X_test)
+    outputs_sha256 = record_sklearn_outputs(model_files, reference)
 
     summary = {
         **metrics,

@@ -80,12 +80,12 @@ def sklearn_outputs(pipeline, X: np.ndarray) -> np.ndarray:
     return outputs
 
 
-def record_sklearn_outputs(files: ModelDir, pipeline, X: np.ndarray) -> str:
-    """Write the pipeline's outputs on the held-out rows X (`sklearn_outputs`) to the model
+def record_sklearn_outputs(files: ModelDir, outputs: np.ndarray) -> str:
+    """Write the pipeline's outputs on the held-out rows (`sklearn_outputs`) to the model
     directory, for the gate's parity checks; returns the file's sha256 for metrics.json."""
     from braking_data.storage import file_sha256
 
-    np.save(files.sklearn_outputs, sklearn_outputs(pipeline, X), allow_pickle=False)
+    np.save(files.sklearn_outputs, outputs, allow_pickle=False)
     return file_sha256(files.sklearn_outputs)
 
 
