@@ -214,12 +214,11 @@ def run_loop(
         challenger.model_dir, loop.registration, allow_failed_gate=not challenger.gate_passed
     )
     result.challenger = registered.version_name
-    if challenger.gate_passed:
-        champion.record_decision(loop.registration, registered.version_name, decision)
-        if decision.promote:
-            loop.release(challenger.model_dir)
-    else:  # the decision and the gate's verdict stay on record, archived: never served
-        champion.reject_challenger(loop.registration, registered.version_name, decision)
+    champion.record_decision(
+        loop.registration, registered.version_name, decision, archive=not challenger.gate_passed
+    )
+    if decision.promote:
+        loop.release(challenger.model_dir)
     verb = "PROMOTE" if decision.promote else "KEEP champion"
     record = "" if challenger.gate_passed else ", archived"
     say(f"decision  : {verb} ({'; '.join(decision.reasons)}); recorded on challenger "

@@ -41,9 +41,13 @@ def record_decision(
     version: str,
     decision: PromotionDecision,
     extra: dict[str, str] | None = None,
+    *,
+    archive: bool = False,
 ) -> None:
     """Write the decision, its evidence and `extra` `promotion.*` properties (e.g. where the
-    window came from) on the challenger's model version."""
+    window came from) on the challenger's model version. `archive` (a challenger that failed
+    the validation gate): archive it in the same update, so its verdict stays on record and
+    nothing ever serves it."""
     registry = connect(config)
     model_version = registry.get_model_version(config.model_name, version)
     if model_version is None:
@@ -53,19 +57,10 @@ def record_decision(
         **decision.properties(),
         **{f"promotion.{key}": value for key, value in (extra or {}).items()},
     }
-    registry.update(model_version)
-
-
-def reject_challenger(
-    config: RegistrationConfig, version: str, decision: PromotionDecision
-) -> None:
-    """Record the decision on a challenger that failed the validation gate and archive it: its
-    verdict stays in the registry, and it is never served."""
-    record_decision(config, version, decision)
-    registry = connect(config)
-    model_version = registry.get_model_version(config.model_name, version)
-    if model_version is not None:
+    if archive:
         archive_version(registry, model_version, "; ".join(decision.reasons))
+    else:
+        registry.update(model_version)
 
 
 def model_version_properties(config: RegistrationConfig, version: str) -> dict:
