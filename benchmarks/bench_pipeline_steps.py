@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench_pipeline import open_gate, private_stack, run_pipeline
+from bench_pipeline import SMALL_ROWS, open_gate, private_stack, run_pipeline
 from machine_info import machine_info
 
 IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)")
@@ -119,7 +119,7 @@ def measure_step(command: list[str], env: dict[str, str], repeats: int) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--rows", type=int, default=3000, help="data_rows of the run")
+    parser.add_argument("--rows", type=int, default=SMALL_ROWS, help="data_rows of the run")
     parser.add_argument("--repeats", type=int, default=3, help="launches of each step")
     args = parser.parse_args()
     arguments = {
