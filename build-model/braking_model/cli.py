@@ -48,7 +48,8 @@ def train(
     calibrate_margin: Annotated[
         bool | None,
         typer.Option(
-            help="Set the winner's safety margin on the latest training rows for the gate."
+            help="Set the winner's safety margin to the one most likely to pass the gate "
+            "(out-of-fold predictions)."
         ),
     ] = None,
     split_dir: Annotated[

@@ -45,8 +45,8 @@ FAMILIES: dict[str, tuple[Any, str]] = {
 # Tunable for every family: brake = expected demand + safety_margin x expected error x ramp,
 # where the expected error comes from a second, monotonic gradient-boosting model of
 # |residual|. It errs on the side of braking exactly where the sensors leave the demand
-# uncertain, and, being a non-negative sum of monotonic models, keeps every monotonic
-# guarantee.
+# uncertain, and, the margin being a non-negative product of monotonic terms added to a
+# monotonic demand, keeps every monotonic guarantee.
 WRAPPER_PARAMETERS = ("safety_margin",)
 
 # The ramp: the margin fades in as the expected demand rises from MARGIN_ONSET_DEMAND to the

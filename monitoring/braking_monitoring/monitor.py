@@ -86,10 +86,10 @@ class ModelMonitor:
             self.profiles[version] = profile
 
     def _note_outputs(self, rows: InferenceRows) -> None:
-        served = (OUTPUT_TENSOR, EXPECTED_ERROR_TENSOR if rows.expected_errors is not None else "")
-        for name in served:
-            if name and name not in self.output_names:
-                self.output_names.append(name)
+        served = [OUTPUT_TENSOR] + (
+            [EXPECTED_ERROR_TENSOR] if rows.expected_errors is not None else []
+        )
+        self.output_names += [name for name in served if name not in self.output_names]
 
     def ingest(self, rows: InferenceRows) -> list[dict]:
         """Add served rows; returns the verdicts of the windows they completed."""
